@@ -1,0 +1,69 @@
+"""komet_async: an asyncio client for the Komet Sales API (and the Kounta customers API).
+
+::
+
+    from komet_async import KometClient
+
+    async with KometClient("my-token") as komet:
+        customers = await komet.customers.list(name="flores")
+
+The public names are re-exported here; the error tree is drawn in
+:mod:`komet_async.errors`.
+"""
+
+from ._converters import Decoder, make_converter
+from ._ratelimit import RateLimit, RateLimitState
+from ._retry import RetryPolicy
+from ._session import ClientStats
+from ._version import __version__
+from .client import DEFAULT_BASE_URL, KometClient
+from .errors import (
+    APIError,
+    AuthenticationError,
+    HTTPStatusError,
+    KometError,
+    NotFoundError,
+    RateLimitedError,
+    ResponseFormatError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from .models import (
+    Breakdown,
+    Customer,
+    CustomerUpdate,
+    CustomField,
+    Product,
+    StandingOrder,
+    StandingOrderDetail,
+)
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "Breakdown",
+    "ClientStats",
+    "CustomField",
+    "Customer",
+    "CustomerUpdate",
+    "DEFAULT_BASE_URL",
+    "Decoder",
+    "HTTPStatusError",
+    "KometClient",
+    "KometError",
+    "NotFoundError",
+    "Product",
+    "RateLimit",
+    "RateLimitState",
+    "RateLimitedError",
+    "ResponseFormatError",
+    "RetryPolicy",
+    "ServerError",
+    "StandingOrder",
+    "StandingOrderDetail",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "make_converter",
+]

@@ -1,0 +1,219 @@
+"""Rate limiting: what the server said, kept apart from how fast we choose to go.
+
+- :class:`RateLimitState` is an immutable reading of the server's
+  ``X-Ratelimit-*`` headers (pure, parsed by :meth:`RateLimitState.from_headers`).
+- :class:`RateLimit` is the caller's configuration: a steady rate with a
+  burst, and an optional daily quota.
+- :class:`RateLimiter` enforces it for one client: a concurrency cap, a
+  shared cool-down after a 429, a daily counter and a token bucket. Its clock
+  is injectable, so tests run on fake time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+from collections.abc import Mapping
+
+import attrs
+
+from ._clock import Clock
+from .errors import RateLimitedError
+
+__all__ = ["RateLimit", "RateLimitState", "RateLimiter"]
+
+
+def _positive_or_none(
+    _: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be a positive number or None, got {value!r}")
+
+
+@attrs.frozen
+class RateLimit:
+    """How fast one client may send.
+
+    - ``per_second``: steady rate (token bucket); ``None`` for no steady limit.
+    - ``burst``: how many requests may go at once after an idle period. A
+      burst above 1 lets the bucket hold its rate exactly despite sleep
+      granularity.
+    - ``per_day``: requests per day (Komet: 1,000 per paid user); once spent,
+      requests fail with :class:`RateLimitedError` before anything is sent.
+    - ``day_timezone``: where the quota day starts (default UTC midnight).
+    """
+
+    per_second: float | None = attrs.field(default=None, validator=_positive_or_none)
+    burst: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    per_day: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
+    day_timezone: dt.tzinfo = dt.timezone.utc
+
+    @classmethod
+    def per_minute(cls, requests: float, *, burst: int = 1) -> RateLimit:
+        """A steady ``requests`` per minute."""
+        return cls(per_second=requests / 60.0, burst=burst)
+
+
+@attrs.frozen
+class RateLimitState:
+    """What the server said about its limit in one response (Kounta's ``X-Ratelimit-*``).
+
+    ``reset`` is a Unix time in seconds. Fields the server left out, or sent
+    as garbage, are ``None``.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: float | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitState | None:
+        """Read the state from response headers; ``None`` when there is none."""
+        limit = _header_int(headers.get("X-Ratelimit-Limit"))
+        remaining = _header_int(headers.get("X-Ratelimit-Remaining"))
+        reset = _header_float(headers.get("X-Ratelimit-Reset"))
+        if limit is None and remaining is None and reset is None:
+            return None
+        return cls(limit=limit, remaining=remaining, reset=reset)
+
+
+def _header_int(raw: str | None) -> int | None:
+    value = _header_float(raw)
+    return int(value) if value is not None else None
+
+
+def _header_float(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+class RateLimiter:
+    """Enforces a :class:`RateLimit` and a concurrency cap for one client.
+
+    Call :meth:`acquire` before each attempt and :meth:`release` after it.
+    ``max_wait`` is the longest cool-down a request agrees to sit out; a longer
+    one fails fast with :class:`RateLimitedError` (the retry policy's
+    ``max_retry_after``).
+    """
+
+    def __init__(
+        self,
+        rate_limit: RateLimit | None,
+        *,
+        max_concurrency: int,
+        max_wait: float,
+        clock: Clock,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
+        self.rate_limit = rate_limit
+        self.max_concurrency = max_concurrency
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._max_wait = max_wait
+        self._clock = clock
+        self._rate = rate_limit.per_second if rate_limit else None
+        self._burst = float(rate_limit.burst) if rate_limit else 1.0
+        self._tokens = self._burst
+        self._refilled_at = clock.monotonic()
+        self._cooldown_until = 0.0
+        self._per_day = rate_limit.per_day if rate_limit else None
+        self._day_timezone = rate_limit.day_timezone if rate_limit else dt.timezone.utc
+        self._day: dt.date | None = None
+        self._day_count = 0
+        #: The last :class:`RateLimitState` the server sent, if any.
+        self.server_state: RateLimitState | None = None
+
+    async def acquire(self, method: str = "") -> bool:
+        """Wait for a slot, any cool-down and a token; return whether it had to wait.
+
+        Raises :class:`RateLimitedError` without waiting when the cool-down is
+        longer than ``max_wait`` or the daily quota is spent.
+        """
+        await self._semaphore.acquire()
+        try:
+            waited = await self._wait_cooldown(method)
+            if self._per_day is not None:
+                self._count_daily(method, self._per_day)
+            if self._rate is not None:
+                waited = await self._take_token(self._rate) or waited
+        except BaseException:
+            self._semaphore.release()
+            raise
+        return waited
+
+    def release(self) -> None:
+        """Give the concurrency slot back."""
+        self._semaphore.release()
+
+    def cool_down(self, seconds: float) -> None:
+        """Pause every request of this client for ``seconds`` (after a 429)."""
+        if seconds > 0:
+            self._cooldown_until = max(self._cooldown_until, self._clock.monotonic() + seconds)
+
+    def observe(self, state: RateLimitState | None) -> None:
+        """Take note of the server's limit; pause until its reset when nothing remains."""
+        if state is None:
+            return
+        self.server_state = state
+        if state.remaining == 0 and state.reset is not None:
+            self.cool_down(state.reset - self._clock.time())
+
+    @property
+    def cooldown_remaining(self) -> float:
+        """Seconds left in the current cool-down (0 when there is none)."""
+        return max(0.0, self._cooldown_until - self._clock.monotonic())
+
+    async def _wait_cooldown(self, method: str) -> bool:
+        waited = False
+        # A loop, because another 429 may extend the cool-down while we sleep.
+        while (remaining := self._cooldown_until - self._clock.monotonic()) > 0:
+            if remaining > self._max_wait:
+                raise RateLimitedError(
+                    f"{method or 'request'}: the server asked every request to wait "
+                    f"{remaining:.0f} s, longer than max_retry_after ({self._max_wait:g} s)",
+                    retry_after=remaining,
+                    method=method or None,
+                )
+            waited = True
+            await self._clock.sleep(remaining)
+        return waited
+
+    def _count_daily(self, method: str, per_day: int) -> None:
+        now = dt.datetime.fromtimestamp(self._clock.time(), self._day_timezone)
+        if now.date() != self._day:
+            self._day, self._day_count = now.date(), 0
+        if self._day_count >= per_day:
+            midnight = dt.datetime.combine(
+                now.date() + dt.timedelta(days=1), dt.time(), tzinfo=now.tzinfo
+            )
+            raise RateLimitedError(
+                f"{method or 'request'}: the daily quota of {per_day} requests is spent",
+                retry_after=(midnight - now).total_seconds(),
+                method=method or None,
+            )
+        self._day_count += 1
+
+    async def _take_token(self, rate: float) -> bool:
+        """Reserve a token, sleeping until it is due; O(1), no allocation on the fast path."""
+        now = self._clock.monotonic()
+        # Tokens may go negative: each waiter reserves its own future slot, so
+        # concurrent waiters are spaced exactly 1/rate apart (no thundering herd).
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled_at) * rate)
+        self._refilled_at = now
+        self._tokens -= 1.0
+        if self._tokens >= 0:
+            return False
+        try:
+            await self._clock.sleep(-self._tokens / rate)
+        except asyncio.CancelledError:
+            self._tokens += 1.0  # give the unused reservation back
+            raise
+        return True

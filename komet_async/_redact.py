@@ -1,0 +1,132 @@
+"""Redaction: the one place that keeps secrets out of logs, errors and reprs.
+
+A :class:`Redactor` knows the secret values of one client (the Komet token,
+Kounta client secret, OAuth tokens) and the names of query parameters that
+carry secrets. Everything the library prints or puts in an exception passes
+through it first: URLs, body excerpts, and the text of third-party exceptions
+(aiohttp prints request URLs, and Komet GET URLs carry the token).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterable
+
+import attrs
+
+REDACTED = "***"
+
+#: Query/body parameter names whose values are always secret, whatever they are.
+SECRET_PARAMETERS = frozenset(
+    {
+        "authenticationtoken",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "token",
+        "password",
+    }
+)
+
+#: Header names whose values are always secret.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+class RedactedError(Exception):
+    """Stands in for a third-party exception whose text carried a secret.
+
+    The original is kept out of the chain (its ``str`` would print the secret);
+    this copy keeps its type name and redacted message, so tracebacks still say
+    what went wrong.
+    """
+
+
+@attrs.frozen(repr=False)
+class Redactor:
+    """Replaces secret values in text with ``***``."""
+
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *values: str | None) -> Redactor:
+        """Build a redactor for the given secrets, ignoring empty ones."""
+        return cls(_variants(v for v in values if v))
+
+    def with_secrets(self, *values: str | None) -> Redactor:
+        """Return a redactor that also hides ``values`` (for rotated OAuth tokens)."""
+        return Redactor(tuple(dict.fromkeys(self.secrets + _variants(v for v in values if v))))
+
+    def __repr__(self) -> str:
+        return f"Redactor(<{len(self.secrets)} secrets>)"
+
+    def text(self, text: str) -> str:
+        """Return ``text`` with every known secret value replaced."""
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def contains_secret(self, text: str) -> bool:
+        """Tell whether ``text`` carries a known secret value."""
+        return any(secret in text for secret in self.secrets)
+
+    def url(self, url: str) -> str:
+        """Return ``url`` with secret query parameters and secret values hidden."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.query:
+            pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+            query = "&".join(
+                f"{urllib.parse.quote(k, safe='')}="
+                + (REDACTED if k.lower() in SECRET_PARAMETERS else urllib.parse.quote(v, safe=""))
+                for k, v in pairs
+            )
+            parts = parts._replace(query=query)
+        if parts.password or parts.username:
+            host = parts.hostname or ""
+            if parts.port:
+                host = f"{host}:{parts.port}"
+            parts = parts._replace(netloc=f"{REDACTED}@{host}")
+        return self.text(urllib.parse.urlunsplit(parts))
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+        """Return a copy of ``headers`` with credentials hidden."""
+        return {k: (REDACTED if k.lower() in SECRET_HEADERS else self.text(v)) for k, v in headers}
+
+    def exception(self, exc: BaseException) -> BaseException:
+        """Return ``exc`` if its text is clean, else a :class:`RedactedError` copy.
+
+        Used as the ``__cause__`` of our own errors: tracebacks print the whole
+        chain, and aiohttp's exceptions print the request URL.
+        """
+        if not self.secrets:
+            return exc
+        try:
+            dirty = self.contains_secret(str(exc)) or self.contains_secret(repr(exc))
+        except Exception:  # a broken __str__ must not hide the real error
+            dirty = True
+        if not dirty:
+            return exc
+        try:
+            message = self.text(str(exc))
+        except Exception:
+            message = "<unprintable>"
+        clean = RedactedError(f"{type(exc).__module__}.{type(exc).__qualname__}: {message}")
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and cause is not exc:
+            clean.__cause__ = self.exception(cause)
+        return clean.with_traceback(exc.__traceback__)
+
+
+def _variants(values: Iterable[str]) -> tuple[str, ...]:
+    """Return each secret plus the forms it takes inside URLs and JSON."""
+    out: list[str] = []
+    for value in values:
+        for form in (
+            value,
+            urllib.parse.quote(value, safe=""),
+            urllib.parse.quote_plus(value, safe=""),
+        ):
+            if form and form not in out:
+                out.append(form)
+    # Longest first, so a secret that contains another is replaced whole.
+    return tuple(sorted(out, key=len, reverse=True))

@@ -1,0 +1,160 @@
+"""Validate and encode request models (pure).
+
+Request models (``CustomerUpdate``, the endpoints' query classes) are attrs
+classes whose fields carry :class:`~komet_async._wire.Wire` declarations.
+:func:`problems` checks every field against its type and documented limits
+and returns *all* problems at once; :func:`encode` turns the model into the
+wire mapping (``None`` left out). Neither touches the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+import attrs
+
+from ._wire import Kind, Wire, field_kind, spec_of, to_camel, wire_name
+from .errors import ValidationError
+
+__all__ = ["encode", "problems", "validate"]
+
+FlagStyle = Literal["int", "bool"]
+
+
+_FieldInfo = tuple[attrs.Attribute[Any], Kind, bool, Wire]
+_FIELDS: dict[type[Any], tuple[_FieldInfo, ...]] = {}
+
+
+def _fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
+    """Each field with its kind, whether it is optional and its wire facts (cached per class)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        attrs.resolve_types(cls)
+        found = _FIELDS[cls] = tuple(
+            (a, *field_kind(a.type), spec_of(a)) for a in attrs.fields(cls)
+        )
+    return found
+
+
+def problems(obj: Any) -> list[str]:
+    """Every problem with a request model, as ``"field: what is wrong"`` lines."""
+    found: list[str] = []
+    for a, kind, optional, spec in _fields(type(obj)):
+        value = getattr(obj, a.name)
+        if value is None:
+            if spec.required or not optional:
+                found.append(f"{a.name}: required")
+            continue
+        problem = _check(kind, value, spec)
+        if problem:
+            found.append(f"{a.name}: {problem}")
+    return found
+
+
+def validate(obj: Any, *, method: str | None = None) -> None:
+    """Raise :class:`ValidationError` listing every problem, if there is any."""
+    found = problems(obj)
+    if found:
+        raise ValidationError(found, method=method)
+
+
+def _check(kind: Kind, value: Any, spec: Wire) -> str | None:
+    if kind == "str":
+        if not isinstance(value, str):
+            return f"expected a string, got {type(value).__name__}"
+        if spec.required and not value.strip():
+            return "must not be empty"
+        return _check_len(value, spec) or _check_choice(value, spec)
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"expected True or False, got {value!r}"
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"expected an integer, got {type(value).__name__}"
+        if spec.max_digits is not None and len(str(abs(value))) > spec.max_digits:
+            return f"at most {spec.max_digits} digits, got {value}"
+        return _check_choice(value, spec)
+    if kind == "decimal":
+        return _check_decimal(value, spec)
+    if kind == "datetime":
+        return None if isinstance(value, dt.datetime) else f"expected a datetime, got {value!r}"
+    if kind == "date":
+        return None if isinstance(value, dt.date) else f"expected a date, got {value!r}"
+    if kind == "strs":
+        return _check_strs(value, spec)
+    return None
+
+
+def _check_len(value: str, spec: Wire) -> str | None:
+    if spec.max_len is not None and len(value) > spec.max_len:
+        return f"at most {spec.max_len} characters, got {len(value)}"
+    return None
+
+
+def _check_choice(value: Any, spec: Wire) -> str | None:
+    if spec.choices is not None and value not in spec.choices:
+        allowed = ", ".join(repr(c) for c in spec.choices)
+        return f"must be one of {allowed}, got {value!r}"
+    return None
+
+
+def _check_decimal(value: Any, spec: Wire) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        hint = " (use Decimal for money: floats lose cents)" if isinstance(value, float) else ""
+        return f"expected a Decimal, got {type(value).__name__}{hint}"
+    number = Decimal(value)
+    if not number.is_finite():
+        return f"must be a finite number, got {value}"
+    if spec.digits is not None:
+        places = spec.places or 0
+        whole = spec.digits - places
+        integral = len(str(abs(int(number)))) if int(number) else 0
+        if integral > whole:
+            return f"at most {whole} digits before the decimal point, got {value}"
+    return None
+
+
+def _check_strs(value: Any, spec: Wire) -> str | None:
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+        return f"expected a tuple of strings, got {value!r}"
+    for item in value:
+        if not item.strip():
+            return "items must not be empty"
+        if spec.sep in item:
+            return f"item {item!r} contains the separator {spec.sep!r}"
+        problem = _check_choice(item, spec)
+        if problem:
+            return problem
+    return _check_len(spec.sep.join(value), spec)
+
+
+def encode(
+    obj: Any,
+    *,
+    flags: FlagStyle = "int",
+    naming: Any = to_camel,
+) -> dict[str, Any]:
+    """The wire mapping of a request model, without the fields left as ``None``.
+
+    ``flags="int"`` sends booleans as 1/0 (Komet POST bodies); ``"bool"``
+    keeps them as booleans for the query encoder to spell. Decimals are
+    rounded to their documented places; tuples joined with their separator.
+    """
+    out: dict[str, Any] = {}
+    for a, kind, _, spec in _fields(type(obj)):
+        value = getattr(obj, a.name)
+        if value is None:
+            continue
+        if kind == "bool" and flags == "int":
+            value = 1 if value else 0
+        elif kind == "decimal":
+            value = Decimal(value)
+            if spec.places is not None:
+                value = value.quantize(Decimal(1).scaleb(-spec.places))
+        elif kind == "strs":
+            value = spec.sep.join(value)
+        elif kind == "date" and isinstance(value, dt.datetime):
+            value = value.date()
+        out[wire_name(a, naming)] = value
+    return out

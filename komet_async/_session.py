@@ -1,0 +1,265 @@
+"""The session manager: lifecycle, limiter -> retry -> send, and statistics.
+
+It owns policy, not endpoints: it knows nothing of Komet or Kounta beyond a
+:class:`RequestSpec`. aiohttp is touched in exactly one coroutine,
+:meth:`SessionManager._send`, where its exceptions become ours (with secrets
+scrubbed from the chained cause).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Mapping
+from types import TracebackType
+from typing import Any, Final
+
+import aiohttp
+import attrs
+
+from ._clock import SYSTEM_CLOCK, Clock
+from ._ratelimit import RateLimit, RateLimiter, RateLimitState
+from ._redact import Redactor
+from ._retry import Retrier, RetryPolicy
+from ._sansio import Response, error_for_status
+from ._version import __version__
+from .errors import RateLimitedError, TransportError
+
+__all__ = ["DEFAULT_TIMEOUT", "ClientStats", "RequestSpec", "SessionManager"]
+
+#: Total time one attempt may take, connection and body included.
+DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=30.0)
+#: Default cap on requests in flight at once for one client.
+DEFAULT_MAX_CONCURRENCY: Final = 8
+
+USER_AGENT: Final = f"komet-async/{__version__} aiohttp/{aiohttp.__version__}"
+
+logger = logging.getLogger("komet_async")
+
+# Failures that prove the request never reached the server (safe to resend
+# even when the call is not idempotent). ConnectionTimeoutError is aiohttp >= 3.10.
+_NOT_SENT_ERRORS: Final[tuple[type[BaseException], ...]] = (
+    aiohttp.ClientConnectorError,
+    *((aiohttp.ConnectionTimeoutError,) if hasattr(aiohttp, "ConnectionTimeoutError") else ()),
+)
+
+
+@attrs.define
+class ClientStats:
+    """Counters for one client, updated as it works.
+
+    - ``requests``: HTTP requests sent (every attempt counts).
+    - ``retries``: attempts made again after a failure.
+    - ``rate_limit_waits``: times a request waited for the rate limiter or a cool-down.
+    - ``failures``: calls that ended in an error (after retries).
+    """
+
+    requests: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    failures: int = 0
+
+
+@attrs.frozen(slots=True)
+class RequestSpec:
+    """One API call, ready to send (built by pure functions)."""
+
+    http_method: str
+    url: str
+    #: The API method or route, for logs and errors (``customer.list``).
+    name: str
+    params: Mapping[str, str] | None = None
+    body: bytes | None = attrs.field(default=None, repr=False)
+    headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    #: Whether sending twice is harmless; non-idempotent calls are retried only
+    #: when the server cannot have acted on them.
+    idempotent: bool = True
+
+
+def as_timeout(timeout: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
+    """Accept seconds or an ``aiohttp.ClientTimeout``; ``None`` means the default."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, aiohttp.ClientTimeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return aiohttp.ClientTimeout(total=float(timeout))
+
+
+class SessionManager:
+    """Sends :class:`RequestSpec` s with rate limiting and retries over one aiohttp session.
+
+    ``session`` is an optional caller-owned ``aiohttp.ClientSession``: it is
+    used as is and never closed. Without it, a session is created on first use
+    (inside the running event loop) and closed by :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        redactor: Redactor | None = None,
+        clock: Clock | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.retry_policy = retry if retry is not None else RetryPolicy()
+        self.timeout = as_timeout(timeout)
+        self.redactor = redactor or Redactor()
+        self.clock = clock or SYSTEM_CLOCK
+        self.stats = ClientStats()
+        self.limiter = RateLimiter(
+            rate_limit,
+            max_concurrency=max_concurrency,
+            max_wait=self.retry_policy.max_retry_after,
+            clock=self.clock,
+        )
+        self._retrier = Retrier(self.retry_policy, self.clock, on_retry=self._count_retry)
+        self._session = session
+        self._owns_session = session is None
+        self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` has run."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the session if this manager created it; idempotent."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    async def __aenter__(self) -> SessionManager:
+        self._check_usable()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _count_retry(self) -> None:
+        self.stats.retries += 1
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+
+    def _bind_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this client belongs to another event loop; create one client per event loop"
+            )
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency),
+                headers=self._headers,
+            )
+        return self._session
+
+    async def request(self, spec: RequestSpec) -> Response:
+        """Send ``spec`` under the rate limiter and retry policy; return a non-error response.
+
+        HTTP statuses >= 400 raise their typed error (after retries); 1xx-3xx
+        are returned for the caller to interpret.
+        """
+        self._check_usable()
+        self._bind_loop()
+        attempts = 0
+
+        def attempt() -> Awaitable[Response]:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt(spec, attempts)
+
+        try:
+            return await self._retrier.run(attempt, name=spec.name, idempotent=spec.idempotent)
+        except BaseException:
+            self.stats.failures += 1
+            raise
+
+    async def _attempt(self, spec: RequestSpec, number: int) -> Response:
+        limiter = self.limiter
+        if await limiter.acquire(spec.name):
+            self.stats.rate_limit_waits += 1
+        try:
+            self._check_usable()  # closed while waiting for a slot
+            self.stats.requests += 1
+            response = await self._send(spec, number)
+        finally:
+            limiter.release()
+        if "X-Ratelimit-Remaining" in response.headers or "X-Ratelimit-Reset" in response.headers:
+            limiter.observe(RateLimitState.from_headers(response.headers))
+        error = error_for_status(
+            response, method=spec.name, redactor=self.redactor, now=self.clock.time()
+        )
+        if error is not None:
+            if isinstance(error, RateLimitedError):
+                # One cool-down for the whole client instead of every task
+                # hammering the server on its own schedule.
+                limiter.cool_down(
+                    error.retry_after
+                    if error.retry_after is not None
+                    else self.retry_policy.backoff(1)
+                )
+            raise error
+        return response
+
+    async def _send(self, spec: RequestSpec, attempt: int = 1) -> Response:
+        """Do one HTTP exchange; the only place aiohttp is called."""
+        session = self._ensure_session()
+        started = self.clock.monotonic()
+        headers: Any = self._headers if spec.headers is None else {**self._headers, **spec.headers}
+        try:
+            async with session.request(
+                spec.http_method,
+                spec.url,
+                params=spec.params,
+                data=spec.body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            ) as resp:
+                body = await resp.read()
+                response = Response(resp.status, resp.headers, body, str(resp.url))
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            raise self._transport_error(spec, exc) from self.redactor.exception(exc)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (%d bytes, attempt %d)",
+                spec.http_method,
+                spec.name,
+                response.status,
+                (self.clock.monotonic() - started) * 1000,
+                len(body),
+                attempt,
+            )
+        return response
+
+    def _transport_error(self, spec: RequestSpec, exc: BaseException) -> TransportError:
+        url = self.redactor.url(spec.url)
+        if isinstance(exc, asyncio.TimeoutError):
+            total = self.timeout.total
+            limit = f" after {total:g} s" if total else ""
+            what = f"timed out{limit}"
+        else:
+            what = self.redactor.text(f"{type(exc).__name__}: {exc}")
+        sent = not isinstance(exc, _NOT_SENT_ERRORS)
+        logger.debug("%s %s failed: %s", spec.http_method, spec.name, what)
+        return TransportError(f"{spec.name}: {what}", request_sent=sent, method=spec.name, url=url)

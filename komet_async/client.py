@@ -1,0 +1,287 @@
+"""KometClient: the Komet Sales API on top of the session manager.
+
+The client adds what is Komet's: the base URL and method names, the token in
+the query string (GET) or JSON body (POST), the ``{"status": ...}`` envelope,
+and the camelCase converter. Resources live in :mod:`komet_async.endpoints`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import aiohttp
+
+from ._clock import Clock
+from ._converters import Decoder
+from ._ratelimit import RateLimit
+from ._redact import Redactor
+from ._requests import encode, problems
+from ._retry import RetryPolicy
+from ._sansio import (
+    Response,
+    body_excerpt,
+    build_query,
+    decipher_envelope,
+    decode_json,
+    encode_json_body,
+)
+from ._session import DEFAULT_MAX_CONCURRENCY, ClientStats, RequestSpec, SessionManager
+from .endpoints.customers import Customers
+from .endpoints.products import Products
+from .endpoints.standing_orders import StandingOrders
+from .errors import APIError, HTTPStatusError, ResponseFormatError, ValidationError
+
+__all__ = ["DEFAULT_BASE_URL", "MAX_REQUEST_BYTES", "KometClient"]
+
+T = TypeVar("T")
+
+#: Where the real Komet Sales API lives.
+DEFAULT_BASE_URL: Final = "https://api.kometsales.com/api"
+#: Komet refuses requests larger than 64 KB.
+MAX_REQUEST_BYTES: Final = 64 * 1024
+#: The query/body parameter that carries the token.
+TOKEN_PARAMETER: Final = "authenticationToken"  # noqa: S105 - a parameter name, not a secret
+
+_METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
+_JSON_HEADERS: Final = {"Content-Type": "application/json"}
+
+
+class KometClient:
+    """An asyncio client for the Komet Sales API.
+
+    Use it as an async context manager (or call :meth:`aclose`)::
+
+        async with KometClient(token) as komet:
+            customers = await komet.customers.list(name="flores")
+
+    - ``session``: an ``aiohttp.ClientSession`` you own and close yourself;
+      by default the client makes one and closes it.
+    - ``retry``: a :class:`RetryPolicy` (default: 4 attempts, backoff from
+      0.5 s to 8 s with full jitter); ``RetryPolicy.disabled()`` turns it off.
+    - ``rate_limit``: a :class:`RateLimit` (default: none; Komet allows 1,000
+      requests per user per day, ``RateLimit(per_day=1000)`` enforces it).
+    - ``timeout``: seconds or an ``aiohttp.ClientTimeout`` per attempt (default 30 s).
+    - ``max_concurrency``: requests in flight at once (default 8).
+    - ``clock``: where time comes from; tests pass
+      :class:`komet_async.testing.FakeClock`.
+
+    One client may be shared by any number of tasks of one event loop.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(token, str) or not token.strip():
+            raise ValidationError(["token: a non-empty string is required"])
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self._core = SessionManager(
+            session=session,
+            retry=retry,
+            rate_limit=rate_limit,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            redactor=Redactor.of(token),
+            clock=clock,
+        )
+        self._decoder = Decoder(naming="camel")
+        #: ``customer.list`` and ``customer.update``.
+        self.customers = Customers(self)
+        #: ``product.list``.
+        self.products = Products(self)
+        #: ``standing.order.list``.
+        self.standing_orders = StandingOrders(self)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<KometClient {self.base_url} token=*** {state}>"
+
+    # --- lifecycle ----------------------------------------------------------
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters: requests sent, retries, rate-limit waits, failures."""
+        return self._core.stats
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._core.retry_policy
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client has been closed."""
+        return self._core.closed
+
+    async def aclose(self) -> None:
+        """Close the client (and the aiohttp session, if the client created it)."""
+        await self._core.aclose()
+
+    async def __aenter__(self) -> KometClient:
+        await self._core.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- any method ---------------------------------------------------------
+
+    async def call(
+        self,
+        method: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Call any Komet method and return its envelope after the status check.
+
+        GET with ``params`` in the query string when ``json`` is ``None``;
+        otherwise POST with ``json`` as the body. The token is added for you.
+        Status 0 raises :class:`APIError` (check ``.is_not_found`` for empty
+        results). POSTs are not retried once they may have reached the server
+        unless ``idempotent=True``.
+        """
+        if not isinstance(method, str) or not _METHOD_NAME.fullmatch(method):
+            raise ValidationError([f"method: not a Komet method name: {method!r}"])
+        if json is None:
+            return await self._get(method, params or {})
+        return await self._post(
+            method,
+            json,
+            params=params,
+            idempotent=bool(idempotent),
+        )
+
+    # --- used by the endpoint modules --------------------------------------
+
+    async def _get(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        query = {TOKEN_PARAMETER: self._token, **build_query(params)}
+        spec = RequestSpec("GET", f"{self.base_url}/{method}", method, params=query)
+        return await self._envelope(spec)
+
+    async def _post(
+        self,
+        method: str,
+        fields: Mapping[str, Any],
+        *,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool,
+    ) -> dict[str, Any]:
+        try:
+            body = encode_json_body({TOKEN_PARAMETER: self._token, **fields})
+        except (TypeError, ValueError) as exc:
+            raise ValidationError([f"json: {exc}"], method=method) from None
+        if len(body) > MAX_REQUEST_BYTES:
+            raise ValidationError(
+                [f"body: {len(body):,} bytes; Komet accepts at most {MAX_REQUEST_BYTES:,}"],
+                method=method,
+            )
+        spec = RequestSpec(
+            "POST",
+            f"{self.base_url}/{method}",
+            method,
+            params=build_query(params) if params else None,
+            body=body,
+            headers=_JSON_HEADERS,
+            idempotent=idempotent,
+        )
+        return await self._envelope(spec)
+
+    async def _list(
+        self,
+        method: str,
+        query: Any,
+        *,
+        key: str,
+        model: type[T],
+        extra_problems: Iterable[str] = (),
+    ) -> list[T]:
+        """GET a list method: validate and encode ``query``, structure ``key`` as ``model`` s."""
+        self._validate(query, method, extra_problems)
+        try:
+            envelope = await self._get(method, encode(query, flags="bool"))
+        except APIError as exc:
+            if exc.is_not_found:  # Komet answers an empty result with status 0
+                return []
+            raise
+        if key not in envelope:
+            raise ResponseFormatError(
+                f"{method}: the response has no {key!r} list",
+                path=key,
+                method=method,
+                url=self._redacted(method),
+            )
+        items = envelope[key]
+        if items is None:
+            return []
+        result: list[T] = self._decoder.structure(items, list[model], path=key, method=method)  # type: ignore[valid-type]
+        return result
+
+    async def _update(self, method: str, request: Any, *, key: str) -> int:
+        """POST a request model; return the id under ``key``."""
+        self._validate(request, method, ())
+        envelope = await self._post(method, encode(request, flags="int"), idempotent=True)
+        if key not in envelope:
+            raise ResponseFormatError(
+                f"{method}: the response has no {key!r}",
+                path=key,
+                method=method,
+                url=self._redacted(method),
+            )
+        result: int = self._decoder.structure(envelope[key], int, path=key, method=method)
+        return result
+
+    def _validate(self, request: Any, method: str, extra: Iterable[str]) -> None:
+        found = [*problems(request), *extra]
+        if found:
+            raise ValidationError(found, method=method)
+
+    def _redacted(self, method: str) -> str:
+        return f"{self.base_url}/{method}"
+
+    async def _envelope(self, spec: RequestSpec) -> dict[str, Any]:
+        response = await self._core.request(spec)
+        return self._decipher(response, spec.name)
+
+    def _decipher(self, response: Response, method: str) -> dict[str, Any]:
+        redactor = self._core.redactor
+        url = redactor.url(response.url)
+        if not 200 <= response.status < 300:
+            # Komet does not redirect; following one would carry the token elsewhere.
+            raise HTTPStatusError(
+                f"{method}: unexpected HTTP {response.status}",
+                status=response.status,
+                method=method,
+                url=url,
+                headers=redactor.headers(response.headers.items()),
+                body_excerpt=body_excerpt(response.body, redactor),
+            )
+        try:
+            data = decode_json(response.body)
+        except ValueError:
+            excerpt = body_excerpt(response.body, redactor)
+            raise ResponseFormatError(
+                f"{method}: the response is not JSON: {excerpt!r}",
+                method=method,
+                url=url,
+                body_excerpt=excerpt,
+            ) from None
+        return decipher_envelope(data, method=method, url=url)

@@ -1,0 +1,1 @@
+"""Komet Sales resources: one module per resource, thin keyword-only coroutines."""

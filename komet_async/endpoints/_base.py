@@ -1,0 +1,36 @@
+"""What the endpoint modules need from the client (kept as a protocol to avoid an import cycle)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class KometTransport(Protocol):
+    """The part of :class:`~komet_async.KometClient` that endpoints call."""
+
+    async def _list(
+        self,
+        method: str,
+        query: Any,
+        *,
+        key: str,
+        model: type[T],
+        extra_problems: Iterable[str] = (),
+    ) -> list[T]: ...
+
+    async def _update(self, method: str, request: Any, *, key: str) -> int: ...
+
+
+class Resource:
+    """Base of the resource namespaces (``client.customers`` ...)."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: KometTransport) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"

@@ -1,0 +1,77 @@
+"""Customers: ``customer.list`` and ``customer.update``."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+
+import attrs
+
+from .._wire import wire
+from ..errors import ValidationError
+from ..models.customers import Customer, CustomerUpdate
+from ._base import Resource
+
+__all__ = ["CustomerListQuery", "Customers"]
+
+
+@attrs.frozen(kw_only=True)
+class CustomerListQuery:
+    """The filters of ``customer.list``."""
+
+    id: int | None = attrs.field(default=None, metadata=wire(max_digits=20))
+    name: str | None = attrs.field(default=None, metadata=wire(max_len=200))
+    code: str | None = attrs.field(default=None, metadata=wire(max_len=10))
+    sales_person_id: int | None = attrs.field(default=None, metadata=wire(max_digits=20))
+    include_inactive: bool | None = None
+    location_id: int | None = attrs.field(default=None, metadata=wire(max_digits=20))
+    # The documented parameter is updateAsOf, not updatedAsOf.
+    updated_as_of: dt.date | None = attrs.field(default=None, metadata=wire(key="updateAsOf"))
+
+
+class Customers(Resource):
+    """``client.customers``: list and update customers."""
+
+    __slots__ = ()
+
+    async def list(
+        self,
+        *,
+        id: int | None = None,
+        name: str | None = None,
+        code: str | None = None,
+        sales_person_id: int | None = None,
+        include_inactive: bool | None = None,
+        location_id: int | None = None,
+        updated_as_of: dt.date | None = None,
+    ) -> builtins.list[Customer]:
+        """GET customer.list: customers matching every filter given.
+
+        ``id`` and ``code`` match exactly; ``name`` is a case-insensitive
+        "contains" match. Inactive customers are left out unless
+        ``include_inactive=True``. ``updated_as_of`` keeps customers updated
+        on or after that date. An empty result is ``[]``.
+        """
+        query = CustomerListQuery(
+            id=id,
+            name=name,
+            code=code,
+            sales_person_id=sales_person_id,
+            include_inactive=include_inactive,
+            location_id=location_id,
+            updated_as_of=updated_as_of,
+        )
+        return await self._client._list("customer.list", query, key="customers", model=Customer)
+
+    async def update(self, update: CustomerUpdate) -> int:
+        """POST customer.update: change the fields set in ``update``; return the customer id.
+
+        Fields left as ``None`` are not sent. Every problem with ``update`` is
+        reported at once as a :class:`ValidationError` before anything is sent.
+        """
+        if not isinstance(update, CustomerUpdate):
+            raise ValidationError(
+                [f"update: expected a CustomerUpdate, got {type(update).__name__}"],
+                method="customer.update",
+            )
+        return await self._client._update("customer.update", update, key="customerId")
