@@ -23,7 +23,7 @@ __all__ = ["encode", "problems", "validate"]
 FlagStyle = Literal["int", "bool"]
 
 
-_FieldInfo = tuple[attrs.Attribute[Any], Kind, bool, Wire]
+_FieldInfo = tuple["attrs.Attribute[Any]", Kind, bool, Wire]
 _FIELDS: dict[type[Any], tuple[_FieldInfo, ...]] = {}
 
 

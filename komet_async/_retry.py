@@ -173,7 +173,7 @@ class Retrier:
             stop=stop_after_attempt(policy.attempts),
             wait=self._wait,
             retry=retry_if_exception(lambda e: policy.should_retry(e, idempotent=idempotent)),
-            sleep=self._clock.sleep,
+            sleep=self._sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
@@ -186,6 +186,11 @@ class Retrier:
                     raise first
                 result = await attempt()
         return result
+
+    async def _sleep(self, seconds: float) -> None:
+        # A zero backoff (RetryPolicy.no_wait) is not a wait: keep it out of the clock.
+        if seconds > 0:
+            await self._clock.sleep(seconds)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
