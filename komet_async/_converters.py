@@ -32,6 +32,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._redact import Redactor
 from ._wire import spec_of, to_camel, wire_name
 from .errors import ResponseFormatError
 
@@ -290,9 +291,12 @@ class Decoder:
     and value that broke (``customers[3].salesPersonId``).
     """
 
-    def __init__(self, *, naming: str = "camel", strict: bool = False) -> None:
+    def __init__(
+        self, *, naming: str = "camel", strict: bool = False, redactor: Redactor | None = None
+    ) -> None:
         self.naming = naming
         self.strict = strict
+        self._redactor = redactor or Redactor()
         self._fast = make_converter(naming=naming, strict=strict, detailed_validation=False)
         self._detailed = make_converter(naming=naming, strict=strict, detailed_validation=True)
 
@@ -330,10 +334,11 @@ class Decoder:
             reason = str(leaf) or type(leaf).__name__
         where = f"{method}: " if method else ""
         shown = "" if isinstance(leaf, KeyError) else f" = {_short_repr(value)}"
+        redact = self._redactor.text
         return ResponseFormatError(
-            f"{where}cannot read {full or 'the response'}{shown}: {reason}",
+            redact(f"{where}cannot read {full or 'the response'}{shown}: {reason}"),
             path=full,
-            value=value,
+            value=redact(value) if isinstance(value, str) else value,
             method=method,
         )
 

@@ -230,7 +230,9 @@ _OK_STATUSES: Final = frozenset({"1", 1})
 _FAILED_STATUSES: Final = frozenset({"0", 0})
 
 
-def decipher_envelope(data: Any, *, method: str, url: str) -> dict[str, Any]:
+def decipher_envelope(
+    data: Any, *, method: str, url: str, redactor: Redactor | None = None
+) -> dict[str, Any]:
     """Check a decoded Komet envelope and return it.
 
     ``status`` may be ``"1"``/``1`` (success) or ``"0"``/``0`` (failure ->
@@ -261,6 +263,10 @@ def decipher_envelope(data: Any, *, method: str, url: str) -> dict[str, Any]:
     if status in _FAILED_STATUSES:
         message = data.get("message")
         text = message if isinstance(message, str) and message else "request failed (status 0)"
+        if redactor is not None:
+            # A server may echo the request (token included) in its message.
+            text = redactor.text(text)
+            data = {k: redactor.text(v) if isinstance(v, str) else v for k, v in data.items()}
         raise APIError(text, method=method, url=url, envelope=data)
     return data
 

@@ -87,16 +87,17 @@ class KometClient:
             raise ValidationError(["token: a non-empty string is required"])
         self._token = token
         self.base_url = base_url.rstrip("/")
+        redactor = Redactor.of(token)
         self._core = SessionManager(
             session=session,
             retry=retry,
             rate_limit=rate_limit,
             timeout=timeout,
             max_concurrency=max_concurrency,
-            redactor=Redactor.of(token),
+            redactor=redactor,
             clock=clock,
         )
-        self._decoder = Decoder(naming="camel")
+        self._decoder = Decoder(naming="camel", redactor=redactor)
         #: ``customer.list`` and ``customer.update``.
         self.customers = Customers(self)
         #: ``product.list``.
@@ -284,4 +285,4 @@ class KometClient:
                 url=url,
                 body_excerpt=excerpt,
             ) from None
-        return decipher_envelope(data, method=method, url=url)
+        return decipher_envelope(data, method=method, url=url, redactor=redactor)

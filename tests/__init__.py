@@ -1,0 +1,1 @@
+"""komet_async test suite."""
