@@ -167,9 +167,9 @@ class SessionManager:
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
+            # Headers go with each request (see _send), so a caller's session works alike.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency),
-                headers=self._headers,
+                connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency)
             )
         return self._session
 
@@ -190,7 +190,7 @@ class SessionManager:
 
         try:
             return await self._retrier.run(attempt, name=spec.name, idempotent=spec.idempotent)
-        except BaseException:
+        except Exception:  # a cancellation is not a failure
             self.stats.failures += 1
             raise
 
