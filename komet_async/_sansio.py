@@ -133,10 +133,15 @@ def decode_json(body: bytes) -> Any:
 
 def body_excerpt(body: bytes, redactor: Redactor, limit: int = EXCERPT_CHARS) -> str:
     """Return the start of a body as text, redacted, for error messages."""
-    text = body[: limit * 4].decode("utf-8", errors="replace")
+    # Redact before cutting: a secret straddling the cut would otherwise keep
+    # its first characters. The window reaches far enough past ``limit``
+    # characters (at most 4 bytes each) to hold a whole secret starting there.
+    longest = max((len(s) for s in redactor.secrets), default=0)
+    text = body[: (limit + longest) * 4].decode("utf-8", errors="replace")
+    text = redactor.text(text)
     if len(text) > limit:
         text = text[:limit] + "…"
-    return redactor.text(text)
+    return text
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
@@ -147,24 +152,36 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
     Garbage, negative or non-finite values count as "not said" (``None``);
     a time in the past means "now" (``0.0``).
     """
-    raw = headers.get("Retry-After")
+    raw = _header(headers, "Retry-After")
     if raw is not None:
         raw = raw.strip()
         seconds = _finite_float(raw)
         if seconds is not None:
-            return seconds if seconds >= 0 else None
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
-            return max(0.0, when.timestamp() - now)
-    reset = _finite_float(headers.get("X-Ratelimit-Reset", ""))
+            if seconds >= 0:
+                return seconds
+            # A negative number is "not said": fall through to X-Ratelimit-Reset.
+        else:
+            try:
+                when = email.utils.parsedate_to_datetime(raw)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=dt.timezone.utc)
+                return max(0.0, when.timestamp() - now)
+    reset = _finite_float(_header(headers, "X-Ratelimit-Reset") or "")
     if reset is not None and reset > 0:
         return max(0.0, reset - now)
     return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value whatever the case of its name (a plain dict is case-sensitive)."""
+    value = headers.get(name)
+    if value is None:
+        wanted = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == wanted), None)
+    return value
 
 
 def _finite_float(raw: str) -> float | None:
@@ -252,7 +269,12 @@ def decipher_envelope(
         )
     status = data["status"]
     # bool is an int subclass: True == 1, but Komet never sends it; reject it.
-    if isinstance(status, bool) or status not in _OK_STATUSES | _FAILED_STATUSES:
+    # The type check also keeps an unhashable status ([1], {}) from raising TypeError.
+    if (
+        isinstance(status, bool)
+        or not isinstance(status, (str, int))
+        or status not in _OK_STATUSES | _FAILED_STATUSES
+    ):
         raise ResponseFormatError(
             f"{method}: unexpected envelope status {status!r}",
             path="status",
