@@ -223,40 +223,31 @@ class KometClient:
             if exc.is_not_found:  # Komet answers an empty result with status 0
                 return []
             raise
-        if key not in envelope:
-            raise ResponseFormatError(
-                f"{method}: the response has no {key!r} list",
-                path=key,
-                method=method,
-                url=self._redacted(method),
-            )
-        items = envelope[key]
-        if items is None:
-            return []
-        result: list[T] = self._decoder.structure(items, list[model], path=key, method=method)  # type: ignore[valid-type]
-        return result
+        # The sequence hook reads null as [], so a null list is simply empty.
+        return self._payload(envelope, key, list[model], method)  # type: ignore[valid-type]
 
     async def _update(self, method: str, request: Any, *, key: str) -> int:
         """POST a request model; return the id under ``key``."""
         self._validate(request, method, ())
         envelope = await self._post(method, encode(request, flags="int"), idempotent=True)
+        result: int = self._payload(envelope, key, int, method)
+        return result
+
+    def _payload(self, envelope: dict[str, Any], key: str, tp: Any, method: str) -> Any:
+        """Structure ``envelope[key]`` as ``tp``; a missing key is a format error."""
         if key not in envelope:
             raise ResponseFormatError(
-                f"{method}: the response has no {key!r}",
+                f"{method}: the response has no {key!r} field",
                 path=key,
                 method=method,
-                url=self._redacted(method),
+                url=f"{self.base_url}/{method}",
             )
-        result: int = self._decoder.structure(envelope[key], int, path=key, method=method)
-        return result
+        return self._decoder.structure(envelope[key], tp, path=key, method=method)
 
     def _validate(self, request: Any, method: str, extra: Iterable[str]) -> None:
         found = [*problems(request), *extra]
         if found:
             raise ValidationError(found, method=method)
-
-    def _redacted(self, method: str) -> str:
-        return f"{self.base_url}/{method}"
 
     async def _envelope(self, spec: RequestSpec) -> dict[str, Any]:
         response = await self._core.request(spec)
