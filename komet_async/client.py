@@ -224,7 +224,8 @@ class KometClient:
                 return []
             raise
         # The sequence hook reads null as [], so a null list is simply empty.
-        return self._payload(envelope, key, list[model], method)  # type: ignore[valid-type]
+        found: list[T] = self._payload(envelope, key, list[model], method)  # type: ignore[valid-type]
+        return found
 
     async def _update(self, method: str, request: Any, *, key: str) -> int:
         """POST a request model; return the id under ``key``."""
