@@ -246,6 +246,9 @@ def make_converter(
         return structure
 
     def attrs_structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
+        # Models use ``from __future__ import annotations``: until resolved,
+        # ``a.type`` is a string and a declared separator would be ignored.
+        attrs.resolve_types(cls)
         overrides: dict[str, Any] = {}
         for a in attrs.fields(cls):
             hook = None
@@ -333,14 +336,26 @@ class Decoder:
         else:
             reason = str(leaf) or type(leaf).__name__
         where = f"{method}: " if method else ""
-        shown = "" if isinstance(leaf, KeyError) else f" = {_short_repr(value)}"
-        redact = self._redactor.text
+        # Redact before shortening: a secret cut in half would escape redaction.
+        value = self._redact_value(value)
+        shown = "" if isinstance(leaf, KeyError) else f" = {_shorten(repr(value))}"
+        reason = _shorten(self._redactor.text(reason), 160)
         return ResponseFormatError(
-            redact(f"{where}cannot read {full or 'the response'}{shown}: {reason}"),
+            f"{where}cannot read {full or 'the response'}{shown}: {reason}",
             path=full,
-            value=redact(value) if isinstance(value, str) else value,
+            value=value,
             method=method,
         )
+
+    def _redact_value(self, value: Any) -> Any:
+        """``value`` with secrets redacted in every string inside it (keys included)."""
+        if isinstance(value, str):
+            return self._redactor.text(value)
+        if isinstance(value, dict):
+            return {self._redact_value(k): self._redact_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redact_value(v) for v in value]
+        return value
 
 
 def _locate(exc: BaseException, naming: str) -> tuple[list[str | int], BaseException]:
@@ -370,6 +385,5 @@ def _walk(data: Any, parts: list[str | int]) -> Any:
     return data
 
 
-def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
