@@ -10,7 +10,7 @@ wire mapping (``None`` left out). Neither touches the network.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, Literal
 
 import attrs
@@ -107,12 +107,26 @@ def _check_decimal(value: Any, spec: Wire) -> str | None:
     if not number.is_finite():
         return f"must be a finite number, got {value}"
     if spec.digits is not None:
-        places = spec.places or 0
-        whole = spec.digits - places
-        integral = len(str(abs(int(number)))) if int(number) else 0
-        if integral > whole:
+        whole = spec.digits - (spec.places or 0)
+        # Check the value as it will be sent: 99999999.995 rounds up to nine digits.
+        # The unrounded check comes first so a huge exponent is never rounded.
+        if _integral_digits(number) > whole or _integral_digits(_rounded(number, spec)) > whole:
             return f"at most {whole} digits before the decimal point, got {value}"
     return None
+
+
+def _integral_digits(number: Decimal) -> int:
+    return max(0, number.adjusted() + 1)
+
+
+def _rounded(number: Decimal, spec: Wire) -> Decimal:
+    """``number`` rounded half-even to the documented places (unchanged when none are)."""
+    if spec.places is None:
+        return number
+    # An explicit context, not the thread's: a caller's low precision would make
+    # quantize raise, and its rounding mode would change what is sent.
+    context = Context(prec=max(28, number.adjusted() + spec.places + 2), rounding=ROUND_HALF_EVEN)
+    return number.quantize(Decimal((0, (1,), -spec.places)), context=context)
 
 
 def _check_strs(value: Any, spec: Wire) -> str | None:
@@ -149,9 +163,7 @@ def encode(
         if kind == "bool" and flags == "int":
             value = 1 if value else 0
         elif kind == "decimal":
-            value = Decimal(value)
-            if spec.places is not None:
-                value = value.quantize(Decimal(1).scaleb(-spec.places))
+            value = _rounded(Decimal(value), spec)
         elif kind == "strs":
             value = spec.sep.join(value)
         elif kind == "date" and isinstance(value, dt.datetime):
