@@ -238,6 +238,10 @@ STANDING_ORDERS = [
     ),
 ]
 
+# customer.list.json and product.list.json are the documents' sample responses,
+# byte for byte. standing.order.list and customer.update document no sample:
+# their files are built from the documented output fields, loosely typed the
+# way Komet answers elsewhere (ids as strings or numbers, "" for absent values).
 DOCUMENTED = [
     ("customer.list.json", "customers", Customer, CUSTOMERS),
     ("product.list.json", "products", Product, PRODUCTS),
