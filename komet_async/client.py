@@ -8,6 +8,7 @@ and the camelCase converter. Resources live in :mod:`komet_async.endpoints`.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -47,6 +48,14 @@ TOKEN_PARAMETER: Final = "authenticationToken"  # noqa: S105 - a parameter name,
 
 _METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
+
+
+def _refuse_token_override(values: Mapping[str, Any], where: str, method: str) -> None:
+    """The client owns the token parameter; a caller's value would silently replace it."""
+    if TOKEN_PARAMETER in values:
+        raise ValidationError(
+            [f"{where}: {TOKEN_PARAMETER} is added by the client; do not pass it"], method=method
+        )
 
 
 class KometClient:
@@ -174,7 +183,14 @@ class KometClient:
     # --- used by the endpoint modules --------------------------------------
 
     async def _get(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        _refuse_token_override(params, "params", method)
         query = {TOKEN_PARAMETER: self._token, **build_query(params)}
+        size = len(urllib.parse.urlencode(query)) + len(self.base_url) + len(method) + 2
+        if size > MAX_REQUEST_BYTES:
+            raise ValidationError(
+                [f"params: the URL is {size:,} bytes; Komet accepts at most {MAX_REQUEST_BYTES:,}"],
+                method=method,
+            )
         spec = RequestSpec("GET", f"{self.base_url}/{method}", method, params=query)
         return await self._envelope(spec)
 
@@ -186,6 +202,9 @@ class KometClient:
         params: Mapping[str, Any] | None = None,
         idempotent: bool,
     ) -> dict[str, Any]:
+        _refuse_token_override(fields, "json", method)
+        if params:
+            _refuse_token_override(params, "params", method)
         try:
             body = encode_json_body({TOKEN_PARAMETER: self._token, **fields})
         except (TypeError, ValueError) as exc:

@@ -8,9 +8,9 @@ from typing import Any
 from unittest import mock
 
 import aiohttp
-from aioresponses import core as aioresponses_core
 import pytest
 from aioresponses import aioresponses
+from aioresponses import core as aioresponses_core
 
 from komet_async import KometClient, RetryPolicy
 from komet_async.testing import FakeClock

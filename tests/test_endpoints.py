@@ -881,3 +881,28 @@ async def test_call_refuses_unencodable_json(
         await komet.call("customer.add", json={"x": value})
     assert info.value.problems == (problem,)
     assert mocked.requests == {}
+
+
+async def test_get_larger_than_64kb_is_refused_before_sending(
+    mocked: aioresponses, komet: KometClient
+) -> None:
+    """A GET whose URL would pass 64 KB is a ValidationError and nothing is sent."""
+    with pytest.raises(ValidationError, match=r"params: the URL is [\d,]+ bytes"):
+        await komet.call("customer.list", params={"name": "x" * 70_000})
+    assert mocked.requests == {}
+
+
+@pytest.mark.parametrize("where", ["params", "json"])
+async def test_caller_cannot_override_the_token(
+    mocked: aioresponses, komet: KometClient, where: str
+) -> None:
+    """Passing authenticationToken in params or json is refused before sending."""
+    values = {"authenticationToken": "other", "name": "x"}
+    call = (
+        komet.call("customer.list", params=values)
+        if where == "params"
+        else komet.call("customer.update", json=values)
+    )
+    with pytest.raises(ValidationError, match="authenticationToken is added by the client"):
+        await call
+    assert mocked.requests == {}

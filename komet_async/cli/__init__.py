@@ -130,7 +130,10 @@ def _run(api: _Api, work: Callable[[KometClient], Awaitable[T]]) -> T:
     except KometError as exc:
         if api.debug:
             click.echo(redactor.text("".join(traceback.format_exception(exc))), err=True)
-        _fail(redactor.text(str(exc)), EXIT_USAGE if isinstance(exc, ValidationError) else EXIT_FAILURE)
+        _fail(
+            redactor.text(str(exc)),
+            EXIT_USAGE if isinstance(exc, ValidationError) else EXIT_FAILURE,
+        )
     except KeyboardInterrupt:
         _fail("interrupted", 130)
 
@@ -160,7 +163,9 @@ def customers() -> None:
 @click.option("--name", help="Name contains (case-insensitive).")
 @click.option("--code", help="Customer code (exact).")
 @click.option("--sales-person-id", type=int)
-@click.option("--include-inactive", is_flag=True, default=None, help="Also list inactive customers.")
+@click.option(
+    "--include-inactive", is_flag=True, default=None, help="Also list inactive customers."
+)
 @click.option("--location-id", type=int)
 @click.option("--updated-as-of", type=_date, help="Only customers updated on or after YYYY-MM-DD.")
 @_api_options
@@ -274,7 +279,9 @@ def standing_orders() -> None:
 @click.option("--customer-id", type=int)
 @click.option("--number")
 @click.option("--location-id", type=int)
-@click.option("--status", type=click.Choice(STANDING_ORDER_STATUSES), help="[server default: Active]")
+@click.option(
+    "--status", type=click.Choice(STANDING_ORDER_STATUSES), help="[server default: Active]"
+)
 @_api_options
 def standing_orders_list(**kwargs: Any) -> None:
     """List standing orders whose dates overlap --from..--to."""

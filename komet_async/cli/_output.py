@@ -102,7 +102,8 @@ def _write_table(
         table.add_column(column, overflow="ellipsis", max_width=_TABLE_CELL, no_wrap=True)
     for row in rows:
         table.add_row(*(_table_cell(row.get(c)) for c in columns))
-    console = Console(file=stream, force_terminal=is_terminal, width=None if is_terminal else 200)
+    # Off a terminal nothing limits the width: keep every column readable.
+    console = Console(file=stream, force_terminal=is_terminal, width=None if is_terminal else 5000)
     console.print(table)
     console.print(f"{len(rows)} record{'s' if len(rows) != 1 else ''}", style="dim")
 
