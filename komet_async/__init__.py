@@ -11,6 +11,8 @@ The public names are re-exported here; the error tree is drawn in
 :mod:`komet_async.errors`.
 """
 
+import logging as _logging
+
 from ._converters import Decoder, make_converter
 from ._ratelimit import RateLimit, RateLimitState
 from ._retry import RetryPolicy
@@ -38,6 +40,10 @@ from .models import (
     StandingOrder,
     StandingOrderDetail,
 )
+
+# A library logs, the application decides where logs go: without this, Python's
+# last-resort handler would print our retry warnings to every user's stderr.
+_logging.getLogger("komet_async").addHandler(_logging.NullHandler())
 
 __all__ = [
     "APIError",

@@ -132,13 +132,14 @@ def decode_json(body: bytes) -> Any:
 
 
 def body_excerpt(body: bytes, redactor: Redactor, limit: int = EXCERPT_CHARS) -> str:
-    """Return the start of a body as text, redacted, for error messages."""
+    """Return the start of a body as one line of text, redacted, for error messages."""
     # Redact before cutting: a secret straddling the cut would otherwise keep
     # its first characters. The window reaches far enough past ``limit``
     # characters (at most 4 bytes each) to hold a whole secret starting there.
     longest = max((len(s) for s in redactor.secrets), default=0)
     text = body[: (limit + longest) * 4].decode("utf-8", errors="replace")
-    text = redactor.text(text)
+    # One line: excerpts end up in log lines and one-line CLI errors.
+    text = " ".join(redactor.text(text).split())
     if len(text) > limit:
         text = text[:limit] + "…"
     return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
 import datetime as dt
 import sys
 import time
@@ -93,14 +94,11 @@ class DemoReport:
         return sum(r.fetched for r in self.resources)
 
 
-def _weeks(year: int) -> list[tuple[dt.date, dt.date]]:
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    windows = []
-    while start <= end:
-        stop = min(start + dt.timedelta(days=6), end)
-        windows.append((start, stop))
-        start = stop + dt.timedelta(days=1)
-    return windows
+def _months(year: int) -> list[tuple[dt.date, dt.date]]:
+    return [
+        (dt.date(year, m, 1), dt.date(year, m, calendar.monthrange(year, m)[1]))
+        for m in range(1, 13)
+    ]
 
 
 async def run_demo(
@@ -112,13 +110,19 @@ async def run_demo(
     fault_rate: float = 0.1,
     latency: float = 0.005,
     year: int = 2025,
+    lookups: int = 200,
     console: Console | None = None,
 ) -> DemoReport:
-    """Start a sandbox, pull every customer, product and a year of standing orders, and check."""
+    """Start a sandbox, pull every customer, product and a year of standing orders, and check.
+
+    Besides the bulk pulls, ``lookups`` customers are refreshed one by one by
+    id, as a sync that updates single records does: many small concurrent
+    requests, which is where faults and 429 cool-downs show.
+    """
     console = console or Console(stderr=True)
     plan = FaultPlan(rate=fault_rate, seed=seed, weights=DEMO_FAULT_WEIGHTS)
     started = time.perf_counter()
-    windows = _weeks(year)
+    windows = _months(year)
     async with KometSandbox(
         seed=seed,
         customers=customers,
@@ -141,6 +145,15 @@ async def run_demo(
                 c_task = progress.add_task("customers", total=1, records=0)
                 p_task = progress.add_task("products", total=1, records=0)
                 s_task = progress.add_task(f"standing orders {year}", total=len(windows), records=0)
+                sample = box.data.customers[:: max(1, len(box.data.customers) // lookups)][:lookups]
+                l_task = progress.add_task("customer lookups", total=len(sample), records=0)
+                looked_up: list[Customer] = []
+
+                async def look_up(customer_id: int) -> None:
+                    looked_up.extend(
+                        await komet.customers.list(id=customer_id, include_inactive=True)
+                    )
+                    progress.update(l_task, advance=1, records=len(looked_up))
 
                 async def pull_customers() -> list[Customer]:
                     found = await komet.customers.list(include_inactive=True)
@@ -158,12 +171,15 @@ async def run_demo(
                     orders = await komet.standing_orders.list(
                         date_from=start, date_to=stop, status="All"
                     )
-                    # An order spanning several weeks comes back from each of them.
+                    # An order spanning several months comes back from each of them.
                     seen.update((o.id, o) for o in orders)
                     progress.update(s_task, advance=1, records=len(seen))
 
                 async def pull_windows() -> None:
-                    await asyncio.gather(*(pull_window(a, b) for a, b in windows))
+                    await asyncio.gather(
+                        *(pull_window(a, b) for a, b in windows),
+                        *(look_up(c.id) for c in sample),
+                    )
 
                 got_customers, got_products, _ = await asyncio.gather(
                     pull_customers(), pull_products(), pull_windows()
@@ -182,6 +198,7 @@ async def run_demo(
             ResourceResult.compare("customers", got_customers, box.data.customers),
             ResourceResult.compare("products", got_products, box.data.products),
             ResourceResult.compare(f"standing orders {year}", list(seen.values()), expected_orders),
+            ResourceResult.compare("customer lookups", looked_up, sample),
         )
         faults = dict(box.stats.faults)
     return DemoReport(
@@ -198,7 +215,7 @@ async def run_demo(
 def render_report(report: DemoReport, console: Console) -> None:
     """Print the demo's summary tables."""
     table = Table(title="komet-async demo")
-    columns = ("resource", "fetched", "in sandbox", "missing", "duplicates", "unexpected", "exact")
+    columns = ("resource", "fetched", "expected", "missing", "twice", "extra", "exact")
     for column in columns:
         table.add_column(column, justify="right" if column != "resource" else "left")
     for r in report.resources:
