@@ -49,6 +49,12 @@ def _identity(name: str) -> str:
 
 NAMINGS: Final[dict[str, Naming]] = {"camel": to_camel, "snake": _identity}
 
+_preconf: Callable[..., cattrs.Converter]
+try:  # orjson is the `speedups` extra
+    from cattrs.preconf.orjson import make_converter as _preconf
+except ImportError:  # pragma: no cover - exercised in environments without the extra
+    from cattrs.preconf.json import make_converter as _preconf
+
 # --- lenient scalar hooks ----------------------------------------------------
 
 _BOOLS: Final[dict[Any, bool]] = {
@@ -184,7 +190,9 @@ def make_converter(
     fast variant (no field paths in errors).
     """
     name_of = NAMINGS[naming]
-    converter = cattrs.Converter(
+    # The preconf converter brings the JSON library's unstructuring (dates,
+    # bytes ...); every structure hook that matters is ours, registered below.
+    converter = _preconf(
         detailed_validation=detailed_validation,
         forbid_extra_keys=strict,
         prefer_attrib_converters=False,

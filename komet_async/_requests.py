@@ -18,7 +18,7 @@ import attrs
 from ._wire import Kind, Wire, field_kind, spec_of, to_camel, wire_name
 from .errors import ValidationError
 
-__all__ = ["encode", "problems", "validate"]
+__all__ = ["encode", "problems", "request_fields", "validate"]
 
 FlagStyle = Literal["int", "bool"]
 
@@ -27,7 +27,7 @@ _FieldInfo = tuple["attrs.Attribute[Any]", Kind, bool, Wire]
 _FIELDS: dict[type[Any], tuple[_FieldInfo, ...]] = {}
 
 
-def _fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
+def request_fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
     """Each field with its kind, whether it is optional and its wire facts (cached per class)."""
     found = _FIELDS.get(cls)
     if found is None:
@@ -41,7 +41,7 @@ def _fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
 def problems(obj: Any) -> list[str]:
     """Every problem with a request model, as ``"field: what is wrong"`` lines."""
     found: list[str] = []
-    for a, kind, optional, spec in _fields(type(obj)):
+    for a, kind, optional, spec in request_fields(type(obj)):
         value = getattr(obj, a.name)
         if value is None:
             if spec.required or not optional:
@@ -156,7 +156,7 @@ def encode(
     rounded to their documented places; tuples joined with their separator.
     """
     out: dict[str, Any] = {}
-    for a, kind, _, spec in _fields(type(obj)):
+    for a, kind, _, spec in request_fields(type(obj)):
         value = getattr(obj, a.name)
         if value is None:
             continue

@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - only without the extra
 import attrs
 
 from .._redact import Redactor
-from .._requests import _fields
+from .._requests import request_fields
 from .._version import __version__
 from ..client import DEFAULT_BASE_URL, KometClient
 from ..errors import KometError, ValidationError
@@ -189,7 +189,7 @@ def customers_list(**kwargs: Any) -> None:
 
 def _update_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One option per CustomerUpdate field, generated from the model so they never drift."""
-    for a, kind, _, spec in reversed(_fields(CustomerUpdate)):
+    for a, kind, _, spec in reversed(request_fields(CustomerUpdate)):
         if a.name in ("customer_id", "name"):
             continue
         flag = "--" + a.name.replace("_", "-")
@@ -232,7 +232,7 @@ def customers_update(**kwargs: Any) -> None:
     api = _api(kwargs)
     values = {
         a.name: _update_value(kind, kwargs[a.name], "--" + a.name.replace("_", "-"))
-        for a, kind, _, _ in _fields(CustomerUpdate)
+        for a, kind, _, _ in request_fields(CustomerUpdate)
     }
     update = CustomerUpdate(**values)
     customer_id = _run(api, lambda c: c.customers.update(update))
