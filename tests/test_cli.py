@@ -68,9 +68,7 @@ def test_customers_list_jsonl(mocked: aioresponses) -> None:
         "updated_on": "2017-08-02T12:15:17",
     }
     assert [line["id"] for line in lines] == [25475, 29775]
-    assert sent_queries(mocked) == [
-        f"authenticationToken={TOKEN}&includeInactive=true&name=flo"
-    ]
+    assert sent_queries(mocked) == [f"authenticationToken={TOKEN}&includeInactive=true&name=flo"]
     assert_no_token(result)
 
 
