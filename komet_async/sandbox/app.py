@@ -60,10 +60,14 @@ class SandboxStats:
 
     - ``requests``: method name -> requests received (faulted ones included).
     - ``faults``: fault kind -> faults injected (``quota`` for the daily quota).
+    - ``in_flight``: requests being handled right now; ``peak_in_flight``: the
+      most at once so far (to check a client's concurrency cap).
     """
 
     requests: dict[str, int] = attrs.field(factory=dict)
     faults: dict[str, int] = attrs.field(factory=dict)
+    in_flight: int = 0
+    peak_in_flight: int = 0
 
     @property
     def total(self) -> int:
@@ -147,6 +151,15 @@ class _Handler:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Number, count, delay, maybe break, then answer one request."""
+        stats = self.state.stats
+        stats.in_flight += 1
+        stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+        try:
+            return await self._handle(request)
+        finally:
+            stats.in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         method = request.match_info["method"]
         seq = state.next_seq()

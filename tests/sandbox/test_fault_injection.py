@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,13 +15,14 @@ from komet_async import (
     Customer,
     CustomerUpdate,
     KometClient,
+    KometError,
     RateLimitedError,
     ResponseFormatError,
     RetryPolicy,
     ServerError,
     TransportError,
 )
-from komet_async.sandbox import FaultPlan, KometSandbox
+from komet_async.sandbox import FAULT_KINDS, FaultPlan, KometSandbox
 
 from .conftest import FAST_RETRY
 
@@ -246,3 +248,17 @@ async def test_faulted_request_changes_nothing() -> None:
         with pytest.raises(ServerError):
             await komet.customers.update(CustomerUpdate(customer_id=before[0].id, name="Nope"))
         assert box.data.customers == before
+
+
+@pytest.mark.parametrize("kind", [*FAULT_KINDS, "quota"])
+async def test_fault_errors_never_show_the_token(kind: str) -> None:
+    """Whatever the fault, the error's text, repr and traceback leave the token out."""
+    if kind == "quota":
+        plan = FaultPlan(daily_quota=0)
+    else:
+        plan = FaultPlan(first_n=2, first_n_kind=kind, slow_delay=1.0)
+    async with pair(plan, retry=RetryPolicy.disabled(), timeout=0.3) as (box, komet):
+        with pytest.raises(KometError) as info:
+            await komet.customers.list()
+    text = "".join(traceback.format_exception(info.value)) + repr(info.value)
+    assert box.token not in text

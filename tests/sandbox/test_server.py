@@ -276,3 +276,15 @@ async def test_wire_quirks_are_kept(sandbox: KometSandbox) -> None:
     assert all(isinstance(o["number"], int) for o in orders["standingOrders"])
     assert all(isinstance(d["unitPrice"], str) and d["unitPrice"][-3] == "." for d in details)
     assert all(isinstance(d["totalPrice"], (int, float)) for d in details)
+
+
+async def test_peak_in_flight_shows_the_client_concurrency_cap() -> None:
+    """stats.peak_in_flight counts concurrent requests: a client capped at 3 never exceeds 3."""
+    async with (
+        KometSandbox(latency=0.05, **TINY) as box,
+        KometClient(box.token, base_url=box.base_url, max_concurrency=3) as komet,
+    ):
+        await asyncio.gather(*(komet.products.list() for _ in range(12)))
+        assert box.stats.peak_in_flight == 3
+        assert box.stats.in_flight == 0
+        assert box.stats.requests == {"product.list": 12}
