@@ -38,18 +38,26 @@ def request_fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
     return found
 
 
-def problems(obj: Any) -> list[str]:
-    """Every problem with a request model, as ``"field: what is wrong"`` lines."""
+def problems(obj: Any, prefix: str = "") -> list[str]:
+    """Every problem with a request model, as ``"field: what is wrong"`` lines.
+
+    Nested request models (an address inside a customer) are checked too, their
+    problems named by path (``primary_address.country: ...``).
+    """
     found: list[str] = []
     for a, kind, optional, spec in request_fields(type(obj)):
         value = getattr(obj, a.name)
+        name = f"{prefix}{a.name}"
         if value is None:
             if spec.required or not optional:
-                found.append(f"{a.name}: required")
+                found.append(f"{name}: required")
+            continue
+        if kind == "other" and attrs.has(type(value)):
+            found.extend(problems(value, prefix=f"{name}."))
             continue
         problem = _check(kind, value, spec)
         if problem:
-            found.append(f"{a.name}: {problem}")
+            found.append(f"{name}: {problem}")
     return found
 
 
@@ -94,6 +102,8 @@ def _check_len(value: str, spec: Wire) -> str | None:
 
 def _check_choice(value: Any, spec: Wire) -> str | None:
     if spec.choices is not None and value not in spec.choices:
+        if spec.choices_name:
+            return f"must be {spec.choices_name}, got {value!r}"
         allowed = ", ".join(repr(c) for c in spec.choices)
         return f"must be one of {allowed}, got {value!r}"
     return None
@@ -148,12 +158,15 @@ def encode(
     *,
     flags: FlagStyle = "int",
     naming: Any = to_camel,
+    join: bool = True,
 ) -> dict[str, Any]:
     """The wire mapping of a request model, without the fields left as ``None``.
 
     ``flags="int"`` sends booleans as 1/0 (Komet POST bodies); ``"bool"``
-    keeps them as booleans for the query encoder to spell. Decimals are
-    rounded to their documented places; tuples joined with their separator.
+    keeps them as booleans (JSON APIs, or the query encoder spells them).
+    Decimals are rounded to their documented places; tuples joined with their
+    separator, or sent as lists with ``join=False``. Nested request models
+    are encoded the same way.
     """
     out: dict[str, Any] = {}
     for a, kind, _, spec in request_fields(type(obj)):
@@ -165,7 +178,9 @@ def encode(
         elif kind == "decimal":
             value = _rounded(Decimal(value), spec)
         elif kind == "strs":
-            value = spec.sep.join(value)
+            value = spec.sep.join(value) if join else list(value)
+        elif kind == "other" and attrs.has(type(value)):
+            value = encode(value, flags=flags, naming=naming, join=join)
         elif kind == "date" and isinstance(value, dt.datetime):
             value = value.date()
         out[wire_name(a, naming)] = value

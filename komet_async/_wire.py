@@ -34,6 +34,9 @@ class Wire:
     sep: str = ","
     max_len: int | None = None
     choices: Collection[Any] | None = None
+    #: How to name ``choices`` in messages when listing them would not help
+    #: (``"an ISO 3166-1 alpha-2 country code"``).
+    choices_name: str | None = None
     required: bool = False
     #: For Decimal fields: total digits and places (``decimal:10,2`` -> 10, 2).
     digits: int | None = None
