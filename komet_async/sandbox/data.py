@@ -28,6 +28,7 @@ from ._vocab import CUSTOMER_TYPES
 
 __all__ = [
     "ORDER_STATUSES",
+    "EXTRA_UPDATE_FIELDS",
     "CustomerRecord",
     "Location",
     "ProductRecord",
@@ -408,6 +409,8 @@ class SandboxData:
             )
         if "type" in fields:
             type_id = fields["type"]
+            if isinstance(type_id, str) and type_id.isascii() and type_id.isdigit():
+                type_id = int(type_id)  # Komet takes numbers as strings too
             type_name = _TYPE_NAMES.get(type_id) if type(type_id) is int else None
             if type_name is None:
                 raise SandboxAPIError(f"Invalid customer type: {type_id!r}.")

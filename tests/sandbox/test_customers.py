@@ -295,3 +295,15 @@ async def test_update_refuses_a_code_used_by_another_customer(
             CustomerUpdate(customer_id=first.id, name=first.name, code=second.code.lower())
         )
     assert await client.customers.list(id=first.id) == [first]
+
+
+async def test_update_accepts_numbers_as_strings(
+    sandbox: KometSandbox, client: KometClient
+) -> None:
+    """Loosely typed like Komet: customerId, type and active may come as strings."""
+    target = active(sandbox.data.customers)[8]
+    body = {"customerId": str(target.id), "name": target.name, "type": "2", "active": "0"}
+    envelope = await client.call("customer.update", json=body)
+    assert envelope == {"status": "1", "message": "OK", "customerId": target.id}
+    [found] = await client.customers.list(id=target.id, include_inactive=True)
+    assert (found.customer_type, found.active) == ("Retailer", False)
