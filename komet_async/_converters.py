@@ -307,7 +307,7 @@ class Decoder:
     ) -> None:
         self.naming = naming
         self.strict = strict
-        self._redactor = redactor or Redactor()
+        self.redactor = redactor or Redactor()
         self._fast = make_converter(naming=naming, strict=strict, detailed_validation=False)
         self._detailed = make_converter(naming=naming, strict=strict, detailed_validation=True)
 
@@ -347,7 +347,7 @@ class Decoder:
         # Redact before shortening: a secret cut in half would escape redaction.
         value = self._redact_value(value)
         shown = "" if isinstance(leaf, KeyError) else f" = {_shorten(repr(value))}"
-        reason = _shorten(self._redactor.text(reason), 160)
+        reason = _shorten(self.redactor.text(reason), 160)
         return ResponseFormatError(
             f"{where}cannot read {full or 'the response'}{shown}: {reason}",
             path=full,
@@ -358,7 +358,7 @@ class Decoder:
     def _redact_value(self, value: Any) -> Any:
         """``value`` with secrets redacted in every string inside it (keys included)."""
         if isinstance(value, str):
-            return self._redactor.text(value)
+            return self.redactor.text(value)
         if isinstance(value, dict):
             return {self._redact_value(k): self._redact_value(v) for k, v in value.items()}
         if isinstance(value, list):

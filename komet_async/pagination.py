@@ -25,7 +25,7 @@ import attrs
 
 from .errors import ResponseFormatError
 
-__all__ = ["AsyncPaginator", "NextUrlGuard", "Page"]
+__all__ = ["AsyncPaginator", "NextUrlGuard", "Page", "origin"]
 
 T = TypeVar("T")
 
@@ -109,12 +109,12 @@ class NextUrlGuard:
     """Checks next-page URLs: same origin as the API, and never seen before."""
 
     def __init__(self, api_url: str) -> None:
-        self._origin = _origin(api_url)
+        self._origin = origin(api_url)
         self._seen: set[str] = set()
 
     def check(self, url: str, *, method: str) -> str:
         """Return ``url`` if it is safe to fetch next; raise :class:`ResponseFormatError` if not."""
-        if _origin(url) != self._origin:
+        if origin(url) != self._origin:
             raise ResponseFormatError(
                 f"{method}: refusing to follow a next-page URL to another host "
                 f"({urllib.parse.urlsplit(url).netloc or url!r}): it would carry our credentials",
@@ -131,7 +131,8 @@ class NextUrlGuard:
         return url
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def origin(url: str) -> tuple[str, str, int | None]:
+    """The (scheme, host, port) of a URL, with default ports filled in."""
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
     try:

@@ -2,6 +2,7 @@
 
 from typing import Final
 
+# One block of text reads (and diffs) better than 249 list items.
 ISO_COUNTRIES: Final = frozenset(
     """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
@@ -13,5 +14,5 @@ ISO_COUNTRIES: Final = frozenset(
     PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
     SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
     VN VU WF WS YE YT ZA ZM ZW
-    """.split()
+    """.split()  # noqa: SIM905
 )

@@ -1,0 +1,262 @@
+"""KountaClient: the Kounta customers API on the same core as the Komet client.
+
+Same session manager, retry policy, rate limiter, converters and error tree;
+what is Kounta's lives here: company-scoped URLs, Basic or OAuth2
+authentication (refresh on 401, replay once), redirects followed by hand
+(credentials only to the API's own origin), and JSON bodies in snake_case.
+"""
+
+from __future__ import annotations
+
+import enum
+import urllib.parse
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import aiohttp
+
+from .._clock import Clock
+from .._converters import Decoder
+from .._ratelimit import RateLimit
+from .._redact import Redactor
+from .._retry import RetryPolicy
+from .._sansio import Response, body_excerpt, decode_json, encode_json_body
+from .._session import DEFAULT_MAX_CONCURRENCY, ClientStats, RequestSpec, SessionManager
+from ..errors import AuthenticationError, HTTPStatusError, ResponseFormatError, ValidationError
+from ..pagination import origin
+from .auth import BasicAuth, OAuth2, authorization_header
+from .endpoints import Customers, Webhooks
+
+__all__ = ["DEFAULT", "DEFAULT_KOUNTA_BASE_URL", "KountaClient", "default_rate_limit"]
+
+T = TypeVar("T")
+
+#: Where the real Kounta API lives.
+DEFAULT_KOUNTA_BASE_URL: Final = "https://api.kounta.com/v1"
+#: Redirect hops followed before giving up (a loop, or a misbehaving proxy).
+MAX_REDIRECTS: Final = 3
+
+
+class _Default(enum.Enum):
+    DEFAULT = "default"
+
+
+#: ``rate_limit=DEFAULT`` (the default) applies Kounta's documented limit for the auth kind.
+DEFAULT: Final = _Default.DEFAULT
+
+_JSON: Final = {"Accept": "application/json", "Content-Type": "application/json"}
+_ACCEPT: Final = {"Accept": "application/json"}
+
+
+def default_rate_limit(auth: BasicAuth | OAuth2) -> RateLimit:
+    """Kounta's documented limits: 60 requests/min with Basic, 180/min with OAuth2."""
+    if isinstance(auth, OAuth2):
+        return RateLimit.per_minute(180, burst=10)
+    return RateLimit.per_minute(60, burst=5)
+
+
+class KountaClient:
+    """An asyncio client for the Kounta (Lightspeed O-Series) customers API.
+
+    Takes the same options, with the same meaning, as
+    :class:`~komet_async.KometClient`; ``auth`` is :class:`BasicAuth` or
+    :class:`OAuth2`. Without ``rate_limit`` the client applies Kounta's
+    documented limit for the auth kind; ``rate_limit=None`` turns client-side
+    limiting off.
+    """
+
+    def __init__(
+        self,
+        company_id: int,
+        *,
+        auth: BasicAuth | OAuth2,
+        base_url: str = DEFAULT_KOUNTA_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limit: RateLimit | _Default | None = DEFAULT,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        clock: Clock | None = None,
+    ) -> None:
+        if isinstance(company_id, bool) or not isinstance(company_id, int) or company_id < 1:
+            raise ValidationError(
+                [f"company_id: a positive integer is required, got {company_id!r}"]
+            )
+        if not isinstance(auth, (BasicAuth, OAuth2)):
+            raise ValidationError(
+                [f"auth: expected BasicAuth or OAuth2, got {type(auth).__name__}"]
+            )
+        self.company_id = company_id
+        self.auth = auth
+        self.base_url = base_url.rstrip("/")
+        self.company_url = f"{self.base_url}/companies/{company_id}"
+        redactor = Redactor.of(*auth.secrets())
+        self._core = SessionManager(
+            session=session,
+            retry=retry,
+            rate_limit=default_rate_limit(auth) if rate_limit is DEFAULT else rate_limit,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            redactor=redactor,
+            clock=clock,
+        )
+        self._decoder = Decoder(naming="snake", redactor=redactor)
+        #: ``/companies/{id}/customers``: list, get, find, create, update.
+        self.customers = Customers(self)
+        #: ``/companies/{id}/webhooks``: subscriptions.
+        self.webhooks = Webhooks(self)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<KountaClient {self.company_url} auth={type(self.auth).__name__} {state}>"
+
+    # --- lifecycle (as KometClient) -------------------------------------------------
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters: requests sent, retries, rate-limit waits, failures."""
+        return self._core.stats
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._core.retry_policy
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client has been closed."""
+        return self._core.closed
+
+    async def aclose(self) -> None:
+        """Close the client (and the aiohttp session, if the client created it)."""
+        await self._core.aclose()
+
+    async def __aenter__(self) -> KountaClient:
+        await self._core.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- transport, used by the endpoints ------------------------------------------
+
+    def url(self, path: str) -> str:
+        """An absolute URL under the company (``path`` like ``/customers``)."""
+        return f"{self.company_url}{path}"
+
+    def same_origin(self, url: str) -> bool:
+        """Whether ``url`` is on the API's own scheme, host and port."""
+        return origin(url) == origin(self.base_url)
+
+    async def send(
+        self,
+        http_method: str,
+        url: str,
+        *,
+        name: str,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        authenticate: bool = True,
+    ) -> Response:
+        """Send one call: authenticated, rate limited, retried; refresh and replay once on 401."""
+        body = None if json is None else encode_json_body(json)
+        base_headers = _ACCEPT if body is None else _JSON
+
+        def spec(auth_header: str | None) -> RequestSpec:
+            headers = (
+                {**base_headers, "Authorization": auth_header} if auth_header else base_headers
+            )
+            return RequestSpec(
+                http_method,
+                url,
+                name,
+                params=params,
+                body=body,
+                headers=headers,
+                idempotent=idempotent,
+            )
+
+        auth_header = authorization_header(self.auth) if authenticate else None
+        try:
+            return await self._core.request(spec(auth_header))
+        except AuthenticationError as exc:
+            auth = self.auth
+            if exc.status != 401 or auth_header is None or not isinstance(auth, OAuth2):
+                raise
+            await self._refresh(auth, auth_header)
+        # Replayed once with the fresh token; a second 401 is final.
+        return await self._core.request(spec(authorization_header(self.auth)))
+
+    async def follow(self, response: Response, *, name: str) -> Response:
+        """Follow redirects by hand: credentials go only to the API's own origin."""
+        hops = 0
+        while 300 <= response.status < 400:
+            hops += 1
+            location = response.headers.get("Location")
+            if not location or hops > MAX_REDIRECTS:
+                raise HTTPStatusError(
+                    f"{name}: HTTP {response.status} without a usable Location",
+                    status=response.status,
+                    method=name,
+                    url=self._core.redactor.url(response.url),
+                )
+            target = urllib.parse.urljoin(response.url, location)
+            response = await self.send(
+                "GET", target, name=name, authenticate=self.same_origin(target)
+            )
+        return response
+
+    def read(self, response: Response, tp: Any, *, name: str, path: str = "") -> Any:
+        """Decode a JSON body and structure it as ``tp`` (errors name the field path)."""
+        try:
+            data = decode_json(response.body)
+        except ValueError:
+            excerpt = body_excerpt(response.body, self._core.redactor)
+            raise ResponseFormatError(
+                f"{name}: the response is not JSON: {excerpt!r}",
+                method=name,
+                url=self._core.redactor.url(response.url),
+                body_excerpt=excerpt,
+            ) from None
+        return self._decoder.structure(data, tp, path=path, method=name)
+
+    async def _refresh(self, auth: OAuth2, stale_header: str) -> None:
+        async def post_form(form: bytes) -> Any:
+            spec = RequestSpec(
+                "POST",
+                f"{self.base_url}/token",
+                "token",
+                body=form,
+                headers={**_ACCEPT, "Content-Type": "application/x-www-form-urlencoded"},
+                # A rotating refresh token is spent once the server has seen it.
+                idempotent=False,
+            )
+            try:
+                response = await self._core.request(spec)
+            except HTTPStatusError as exc:
+                if exc.status >= 500 or exc.status == 429:
+                    raise
+                raise AuthenticationError(
+                    f"token: the token refresh was refused (HTTP {exc.status})",
+                    status=exc.status,
+                    method="token",
+                    url=exc.url,
+                ) from exc
+            try:
+                return decode_json(response.body)
+            except ValueError:
+                raise ResponseFormatError("token: the answer is not JSON", method="token") from None
+
+        pair = await auth.refresh(stale_header, post_form)
+        if pair is not None:
+            # Rotated tokens are secrets too; old ones stay hidden as well.
+            redactor = self._core.redactor.with_secrets(pair.access_token, pair.refresh_token)
+            self._core.redactor = redactor
+            self._decoder.redactor = redactor
