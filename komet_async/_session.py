@@ -48,7 +48,10 @@ _NOT_SENT_ERRORS: Final[tuple[type[BaseException], ...]] = (
 class ClientStats:
     """Counters for one client, updated as it works.
 
-    - ``requests``: HTTP requests sent (every attempt counts).
+    - ``requests``: attempts the client made (each retry counts). aiohttp itself
+      may resend an idempotent request once, invisibly, when a reused
+      keep-alive connection turns out to be closed (RFC 9112 section 9.3.1);
+      the server then sees one request more than this count.
     - ``retries``: attempts made again after a failure.
     - ``rate_limit_waits``: times a request waited for the rate limiter or a cool-down.
     - ``failures``: calls that ended in an error (after retries).
