@@ -215,8 +215,16 @@ class KountaClient:
 
     def read(self, response: Response, tp: Any, *, name: str, path: str = "") -> Any:
         """Decode a JSON body and structure it as ``tp`` (errors name the field path)."""
+        return self.structure(self.read_json(response, name=name), tp, name=name, path=path)
+
+    def structure(self, data: Any, tp: Any, *, name: str, path: str = "") -> Any:
+        """Structure decoded JSON as ``tp``; a failure is a ResponseFormatError naming the path."""
+        return self._decoder.structure(data, tp, path=path, method=name)
+
+    def read_json(self, response: Response, *, name: str) -> Any:
+        """Decode a JSON body; a body that is not JSON is a ResponseFormatError."""
         try:
-            data = decode_json(response.body)
+            return decode_json(response.body)
         except ValueError:
             excerpt = body_excerpt(response.body, self._core.redactor)
             raise ResponseFormatError(
@@ -225,7 +233,6 @@ class KountaClient:
                 url=self._core.redactor.url(response.url),
                 body_excerpt=excerpt,
             ) from None
-        return self._decoder.structure(data, tp, path=path, method=name)
 
     async def _refresh(self, auth: OAuth2, stale_header: str) -> None:
         async def post_form(form: bytes) -> Any:

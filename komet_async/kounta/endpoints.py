@@ -122,10 +122,13 @@ class Customers:
             response = await client.follow(response, name=name)
         except NotFoundError:
             return None
-        found = client.read(response, Customer | builtins.list[Customer], name=name)
-        if isinstance(found, builtins.list):  # a server that answers with the list instead
-            return found[0] if found else None
-        customer: Customer = found
+        data = client.read_json(response, name=name)
+        if isinstance(data, builtins.list):  # a server that answers with the list instead
+            matches: builtins.list[Customer] = client.structure(
+                data, builtins.list[Customer], name=name, path="customers"
+            )
+            return matches[0] if matches else None
+        customer: Customer = client.structure(data, Customer, name=name)
         return customer
 
     async def find_by_reference(self, reference_id: str) -> builtins.list[Customer]:

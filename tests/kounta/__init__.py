@@ -1,0 +1,1 @@
+"""Tests of the Kounta client, its sandbox and webhooks."""
