@@ -15,13 +15,14 @@ import asyncio
 import datetime as dt
 import math
 from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
 
 import attrs
 
 from ._clock import Clock
 from .errors import RateLimitedError
 
-__all__ = ["RateLimit", "RateLimitState", "RateLimiter"]
+__all__ = ["LocalBudget", "RateBudget", "RateLimit", "RateLimitState", "RateLimiter"]
 
 
 def _positive_or_none(
@@ -95,28 +96,45 @@ def _header_float(raw: str | None) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
-class RateLimiter:
-    """Enforces a :class:`RateLimit` and a concurrency cap for one client.
+@runtime_checkable
+class RateBudget(Protocol):
+    """How fast requests may go: the part of rate limiting that can be shared.
 
-    Call :meth:`acquire` before each attempt and :meth:`release` after it.
+    :class:`LocalBudget` keeps it in memory for one client; a shared budget
+    (for example in Redis) lets many processes spend one allowance. Clients
+    accept either a :class:`RateLimit` (they build a :class:`LocalBudget`) or
+    any object with these two coroutines as ``rate_limit=``.
+
+    :meth:`record` is called after 429s and answers carrying rate-limit
+    headers; a budget with a true ``learns_from_responses`` attribute (an
+    adaptive one) hears about every response.
+    """
+
+    async def acquire(self, method: str) -> bool:
+        """Wait until one request may go; return whether it had to wait.
+
+        Raise :class:`RateLimitedError` instead of waiting longer than the
+        budget's maximum wait, or when a quota is spent.
+        """
+        ...
+
+    async def record(
+        self, *, status: int, cool_down: float | None, state: RateLimitState | None
+    ) -> None:
+        """Learn from a response: its status, the pause a 429 asks for, the server's state."""
+        ...
+
+
+class LocalBudget:
+    """A :class:`RateLimit` enforced in memory: cool-down, daily quota, token bucket.
+
     ``max_wait`` is the longest cool-down a request agrees to sit out; a longer
     one fails fast with :class:`RateLimitedError` (the retry policy's
     ``max_retry_after``).
     """
 
-    def __init__(
-        self,
-        rate_limit: RateLimit | None,
-        *,
-        max_concurrency: int,
-        max_wait: float,
-        clock: Clock,
-    ) -> None:
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
+    def __init__(self, rate_limit: RateLimit | None, *, max_wait: float, clock: Clock) -> None:
         self.rate_limit = rate_limit
-        self.max_concurrency = max_concurrency
-        self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_wait = max_wait
         self._clock = clock
         self._rate = rate_limit.per_second if rate_limit else None
@@ -131,30 +149,28 @@ class RateLimiter:
         #: The last :class:`RateLimitState` the server sent, if any.
         self.server_state: RateLimitState | None = None
 
-    async def acquire(self, method: str = "") -> bool:
-        """Wait for a slot, any cool-down and a token; return whether it had to wait.
+    def __repr__(self) -> str:
+        return f"LocalBudget({self.rate_limit!r})"
 
-        Raises :class:`RateLimitedError` without waiting when the cool-down is
-        longer than ``max_wait`` or the daily quota is spent.
-        """
-        await self._semaphore.acquire()
-        try:
-            waited = await self._wait_cooldown(method)
-            if self._per_day is not None:
-                self._count_daily(method, self._per_day)
-            if self._rate is not None:
-                waited = await self._take_token(self._rate) or waited
-        except BaseException:
-            self._semaphore.release()
-            raise
+    async def acquire(self, method: str = "") -> bool:
+        """Wait for any cool-down and a token; count the request against the quota."""
+        waited = await self._wait_cooldown(method)
+        if self._per_day is not None:
+            self._count_daily(method, self._per_day)
+        if self._rate is not None:
+            waited = await self._take_token(self._rate) or waited
         return waited
 
-    def release(self) -> None:
-        """Give the concurrency slot back."""
-        self._semaphore.release()
+    async def record(
+        self, *, status: int, cool_down: float | None, state: RateLimitState | None
+    ) -> None:
+        """A 429 pauses every request; a server saying nothing remains pauses until reset."""
+        if cool_down is not None:
+            self.cool_down(cool_down)
+        self.observe(state)
 
     def cool_down(self, seconds: float) -> None:
-        """Pause every request of this client for ``seconds`` (after a 429)."""
+        """Pause every request of this budget for ``seconds``."""
         if seconds > 0:
             self._cooldown_until = max(self._cooldown_until, self._clock.monotonic() + seconds)
 
@@ -217,3 +233,53 @@ class RateLimiter:
             self._tokens += 1.0  # give the unused reservation back
             raise
         return True
+
+
+class RateLimiter:
+    """One client's limits: a concurrency cap (always local) and a :class:`RateBudget`.
+
+    Call :meth:`acquire` before each attempt, :meth:`release` after it, and
+    :meth:`record` with each response.
+    """
+
+    def __init__(
+        self,
+        rate_limit: RateLimit | RateBudget | None,
+        *,
+        max_concurrency: int,
+        max_wait: float,
+        clock: Clock,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
+        self.max_concurrency = max_concurrency
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self.budget: RateBudget = (
+            rate_limit
+            if isinstance(rate_limit, RateBudget)
+            else LocalBudget(rate_limit, max_wait=max_wait, clock=clock)
+        )
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The :class:`RateLimit` of a local budget (``None`` for none, or a shared budget)."""
+        return self.budget.rate_limit if isinstance(self.budget, LocalBudget) else None
+
+    async def acquire(self, method: str = "") -> bool:
+        """Wait for a concurrency slot, then for the budget; return whether it had to wait."""
+        await self._semaphore.acquire()
+        try:
+            return await self.budget.acquire(method)
+        except BaseException:
+            self._semaphore.release()
+            raise
+
+    def release(self) -> None:
+        """Give the concurrency slot back."""
+        self._semaphore.release()
+
+    async def record(
+        self, *, status: int, cool_down: float | None, state: RateLimitState | None
+    ) -> None:
+        """Pass a response's rate-limit facts to the budget."""
+        await self.budget.record(status=status, cool_down=cool_down, state=state)

@@ -18,7 +18,7 @@ import aiohttp
 import attrs
 
 from ._clock import SYSTEM_CLOCK, Clock
-from ._ratelimit import RateLimit, RateLimiter, RateLimitState
+from ._ratelimit import RateBudget, RateLimit, RateLimiter, RateLimitState
 from ._redact import Redactor
 from ._retry import Retrier, RetryPolicy
 from ._sansio import Response, error_for_status
@@ -103,7 +103,7 @@ class SessionManager:
         *,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
+        rate_limit: RateLimit | RateBudget | None = None,
         timeout: float | aiohttp.ClientTimeout | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         redactor: Redactor | None = None,
@@ -121,6 +121,7 @@ class SessionManager:
             max_wait=self.retry_policy.max_retry_after,
             clock=self.clock,
         )
+        self._budget_learns = bool(getattr(self.limiter.budget, "learns_from_responses", False))
         self._retrier = Retrier(self.retry_policy, self.clock, on_retry=self._count_retry)
         self._session = session
         self._owns_session = session is None
@@ -207,20 +208,26 @@ class SessionManager:
             response = await self._send(spec, number)
         finally:
             limiter.release()
-        if "X-Ratelimit-Remaining" in response.headers or "X-Ratelimit-Reset" in response.headers:
-            limiter.observe(RateLimitState.from_headers(response.headers))
         error = error_for_status(
             response, method=spec.name, redactor=self.redactor, now=self.clock.time()
         )
+        headers = response.headers
+        state = (
+            RateLimitState.from_headers(headers)
+            if "X-Ratelimit-Remaining" in headers or "X-Ratelimit-Reset" in headers
+            else None
+        )
+        cool_down = None
+        if isinstance(error, RateLimitedError):
+            # One cool-down for the whole client (or every process sharing the
+            # budget) instead of every task hammering the server on its own.
+            cool_down = (
+                error.retry_after if error.retry_after is not None else self.retry_policy.backoff(1)
+            )
+        # The common case (a plain success, a budget that does not learn) costs nothing.
+        if cool_down is not None or state is not None or self._budget_learns:
+            await limiter.record(status=response.status, cool_down=cool_down, state=state)
         if error is not None:
-            if isinstance(error, RateLimitedError):
-                # One cool-down for the whole client instead of every task
-                # hammering the server on its own schedule.
-                limiter.cool_down(
-                    error.retry_after
-                    if error.retry_after is not None
-                    else self.retry_policy.backoff(1)
-                )
             raise error
         return response
 

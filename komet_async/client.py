@@ -17,7 +17,7 @@ import aiohttp
 
 from ._clock import Clock
 from ._converters import Decoder
-from ._ratelimit import RateLimit
+from ._ratelimit import RateBudget, RateLimit
 from ._redact import Redactor
 from ._requests import encode, problems
 from ._retry import RetryPolicy
@@ -70,8 +70,9 @@ class KometClient:
       by default the client makes one and closes it.
     - ``retry``: a :class:`RetryPolicy` (default: 4 attempts, backoff from
       0.5 s to 8 s with full jitter); ``RetryPolicy.disabled()`` turns it off.
-    - ``rate_limit``: a :class:`RateLimit` (default: none; Komet allows 1,000
-      requests per user per day, ``RateLimit(per_day=1000)`` enforces it).
+    - ``rate_limit``: a :class:`RateLimit`, or a :class:`RateBudget` shared with
+      other clients or processes (default: none; Komet allows 1,000 requests
+      per user per day, ``RateLimit(per_day=1000)`` enforces it).
     - ``timeout``: seconds or an ``aiohttp.ClientTimeout`` per attempt (default 30 s).
     - ``max_concurrency``: requests in flight at once (default 8).
     - ``clock``: where time comes from; tests pass
@@ -87,7 +88,7 @@ class KometClient:
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | None = None,
+        rate_limit: RateLimit | RateBudget | None = None,
         timeout: float | aiohttp.ClientTimeout | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         clock: Clock | None = None,

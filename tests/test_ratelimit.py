@@ -10,7 +10,7 @@ import pytest
 from aioresponses import aioresponses
 
 from komet_async import KometClient, RateLimit, RateLimitedError, RateLimitState, RetryPolicy
-from komet_async._ratelimit import RateLimiter
+from komet_async._ratelimit import LocalBudget, RateBudget, RateLimiter
 from komet_async.testing import FakeClock
 
 from .conftest import TOKEN
@@ -27,6 +27,11 @@ def limiter(
     max_wait: float = 60.0,
 ) -> RateLimiter:
     return RateLimiter(rate_limit, max_concurrency=max_concurrency, max_wait=max_wait, clock=clock)
+
+
+def local(lim: RateLimiter) -> LocalBudget:
+    assert isinstance(lim.budget, LocalBudget)
+    return lim.budget
 
 
 async def acquire_at(lim: RateLimiter, clock: FakeClock) -> float:
@@ -126,7 +131,7 @@ async def test_cancelled_wait_gives_its_token_back() -> None:
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert lim._tokens == pytest.approx(0.0, abs=0.05)
+    assert local(lim)._tokens == pytest.approx(0.0, abs=0.05)
 
 
 class _RealishClock(FakeClock):
@@ -168,18 +173,18 @@ async def test_one_cool_down_pauses_every_request() -> None:
     """After cool_down(2), five concurrent acquirers all wait until the same moment."""
     clock = FakeClock(start=0.0)
     lim = limiter(clock)
-    lim.cool_down(2.0)
+    local(lim).cool_down(2.0)
     times = await asyncio.gather(*(acquire_at(lim, clock) for _ in range(5)))
     assert times == pytest.approx([2.0] * 5)
     assert clock.sleeps == pytest.approx([2.0] * 5)
-    assert lim.cooldown_remaining == 0.0
+    assert local(lim).cooldown_remaining == 0.0
 
 
 async def test_cool_down_longer_than_max_wait_fails_fast() -> None:
     """A cool-down beyond max_wait raises RateLimitedError carrying the remaining time."""
     clock = FakeClock(start=0.0)
     lim = limiter(clock, max_wait=60)
-    lim.cool_down(600)
+    local(lim).cool_down(600)
     with pytest.raises(RateLimitedError) as info:
         await lim.acquire("customer.list")
     assert info.value.retry_after == pytest.approx(600)
@@ -195,9 +200,9 @@ async def test_server_saying_nothing_remains_pauses_until_reset() -> None:
     clock = FakeClock(start=0.0)
     lim = limiter(clock)
     state = RateLimitState(limit=60, remaining=0, reset=clock.time() + 7)
-    lim.observe(state)
+    local(lim).observe(state)
     assert await acquire_at(lim, clock) == pytest.approx(7.0)
-    assert lim.server_state is state
+    assert local(lim).server_state is state
 
 
 async def test_a_429_pauses_the_next_call_of_the_client(mocked: aioresponses) -> None:
@@ -258,3 +263,43 @@ async def test_daily_quota_day_follows_the_configured_timezone() -> None:
     with pytest.raises(RateLimitedError) as info:
         await lim.acquire()
     assert info.value.retry_after == pytest.approx(1800)
+
+
+class CountingBudget:
+    """A stand-in shared budget: counts acquires and records what it is told."""
+
+    def __init__(self) -> None:
+        self.acquired: list[str] = []
+        self.recorded: list[tuple[int, float | None]] = []
+
+    async def acquire(self, method: str) -> bool:
+        self.acquired.append(method)
+        return False
+
+    async def record(
+        self, *, status: int, cool_down: float | None, state: RateLimitState | None
+    ) -> None:
+        self.recorded.append((status, cool_down))
+
+
+async def test_clients_accept_any_rate_budget(mocked: aioresponses) -> None:
+    """A RateBudget object replaces the local bucket and hears about 429s with their pause."""
+    budget = CountingBudget()
+    assert isinstance(budget, RateBudget)
+    mocked.get(CUSTOMERS, status=429, headers={"Retry-After": "3"})
+    mocked.get(CUSTOMERS, payload=OK)
+    async with KometClient(TOKEN, rate_limit=budget, clock=FakeClock()) as k:
+        await k.customers.list()
+        assert k._core.limiter.rate_limit is None
+    assert budget.acquired == ["customer.list", "customer.list"]
+    assert budget.recorded == [(429, 3.0)]
+
+
+async def test_plain_successes_are_not_recorded(mocked: aioresponses) -> None:
+    """A success without rate-limit headers costs the budget nothing (no record call)."""
+    budget = CountingBudget()
+    mocked.get(CUSTOMERS, payload=OK, repeat=True)
+    async with KometClient(TOKEN, rate_limit=budget) as k:
+        for _ in range(3):
+            await k.customers.list()
+    assert budget.recorded == []

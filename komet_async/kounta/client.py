@@ -18,7 +18,7 @@ import aiohttp
 
 from .._clock import Clock
 from .._converters import Decoder
-from .._ratelimit import RateLimit
+from .._ratelimit import RateBudget, RateLimit
 from .._redact import Redactor
 from .._retry import RetryPolicy
 from .._sansio import Response, body_excerpt, decode_json, encode_json_body
@@ -74,7 +74,7 @@ class KountaClient:
         base_url: str = DEFAULT_KOUNTA_BASE_URL,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,
-        rate_limit: RateLimit | _Default | None = DEFAULT,
+        rate_limit: RateLimit | RateBudget | _Default | None = DEFAULT,
         timeout: float | aiohttp.ClientTimeout | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         clock: Clock | None = None,
