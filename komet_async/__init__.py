@@ -14,7 +14,7 @@ The public names are re-exported here; the error tree is drawn in
 import logging as _logging
 
 from ._converters import Decoder, make_converter
-from ._ratelimit import RateLimit, RateLimitState
+from ._ratelimit import LocalBudget, RateBudget, RateLimit, RateLimitState
 from ._retry import RetryPolicy
 from ._session import ClientStats
 from ._version import __version__
@@ -58,8 +58,10 @@ __all__ = [
     "HTTPStatusError",
     "KometClient",
     "KometError",
+    "LocalBudget",
     "NotFoundError",
     "Product",
+    "RateBudget",
     "RateLimit",
     "RateLimitState",
     "RateLimitedError",
