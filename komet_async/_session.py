@@ -272,4 +272,10 @@ class SessionManager:
             what = self.redactor.text(f"{type(exc).__name__}: {exc}")
         sent = not isinstance(exc, _NOT_SENT_ERRORS)
         logger.debug("%s %s failed: %s", spec.http_method, spec.name, what)
-        return TransportError(f"{spec.name}: {what}", request_sent=sent, method=spec.name, url=url)
+        return TransportError(
+            f"{spec.name}: {what}",
+            request_sent=sent,
+            timed_out=isinstance(exc, asyncio.TimeoutError),
+            method=spec.name,
+            url=url,
+        )

@@ -102,7 +102,7 @@ class TransportError(KometError):
 
     ``request_sent`` is ``False`` only when the connection was never made, so
     the server cannot have seen the request (a non-idempotent call may then be
-    retried safely).
+    retried safely). ``timed_out`` tells a timeout from other failures.
     """
 
     def __init__(
@@ -110,14 +110,16 @@ class TransportError(KometError):
         message: str,
         *,
         request_sent: bool = True,
+        timed_out: bool = False,
         method: str | None = None,
         url: str | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
         self.request_sent = request_sent
+        self.timed_out = timed_out
 
     def _fields(self) -> dict[str, Any]:
-        return {**super()._fields(), "request_sent": self.request_sent}
+        return {**super()._fields(), "request_sent": self.request_sent, "timed_out": self.timed_out}
 
 
 class HTTPStatusError(KometError):

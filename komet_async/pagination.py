@@ -17,15 +17,18 @@ another origin (our credentials would go along) and stop on a loop.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import Final, Generic, Protocol, TypeVar
 
 import attrs
 
-from .errors import ResponseFormatError
+from .errors import ResponseFormatError, ValidationError
 
-__all__ = ["AsyncPaginator", "NextUrlGuard", "Page", "origin"]
+__all__ = ["AsyncPaginator", "DateWindows", "NextUrlGuard", "Page", "PageSource", "origin"]
 
 T = TypeVar("T")
 
@@ -38,35 +41,86 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+class PageSource(Protocol[T]):
+    """Where an :class:`AsyncPaginator` gets its pages (one source per listing)."""
+
+    @property
+    def cursor(self) -> str | None:
+        """Where to resume: everything not consumed yet; ``None`` when nothing is left."""
+        ...
+
+    async def next_page(self) -> Page[T] | None:
+        """The next page to hand out, or ``None`` at the end."""
+        ...
+
+    def consumed(self, page: Page[T]) -> None:
+        """The caller is done with ``page``: move the cursor past it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop background work; what was not consumed stays in :attr:`cursor`."""
+        ...
+
+
+class _FetchSource(Generic[T]):
+    """Pages one after another: ``fetch(cursor)`` returns a page and the next cursor."""
+
+    def __init__(self, fetch: Callable[[str], Awaitable[Page[T]]], cursor: str) -> None:
+        self._fetch = fetch
+        self.cursor: str | None = cursor
+
+    async def next_page(self) -> Page[T] | None:
+        return None if self.cursor is None else await self._fetch(self.cursor)
+
+    def consumed(self, page: Page[T]) -> None:
+        self.cursor = page.next_cursor if page.items else None
+
+    async def aclose(self) -> None:
+        """Nothing runs in the background."""
+
+
 class AsyncPaginator(Generic[T]):
     """Items of a paginated listing, fetched a page at a time as they are consumed.
 
-    Consume it from one task at a time (a second concurrent fetch raises
-    ``RuntimeError``); iterating again continues from :attr:`next_cursor`.
+    Built from ``fetch(cursor) -> Page`` (pages one after another) or from any
+    :class:`PageSource` (:meth:`from_source`; date windows fetched
+    concurrently). Consume it from one task at a time (a second concurrent
+    fetch raises ``RuntimeError``); iterating again continues from
+    :attr:`next_cursor`. Use it as an async context manager, or call
+    :meth:`aclose`, to stop background fetches when you leave early.
     """
 
     def __init__(self, fetch: Callable[[str], Awaitable[Page[T]]], *, cursor: str) -> None:
-        self._fetch = fetch
-        self._cursor: str | None = cursor
+        self._source: PageSource[T] = _FetchSource(fetch, cursor)
         self._busy = False
+
+    @classmethod
+    def from_source(cls, source: PageSource[T]) -> AsyncPaginator[T]:
+        """A paginator over any :class:`PageSource`."""
+        paginator = cls.__new__(cls)
+        paginator._source = source
+        paginator._busy = False
+        return paginator
 
     @property
     def next_cursor(self) -> str | None:
-        """The cursor of the first page not yet consumed; ``None`` once everything was."""
-        return self._cursor
+        """The cursor of everything not yet consumed; ``None`` once everything was."""
+        return self._source.cursor
 
     @property
     def exhausted(self) -> bool:
         """Whether the last page has been consumed."""
-        return self._cursor is None
+        return self._source.cursor is None
 
     async def pages(self) -> AsyncIterator[Page[T]]:
-        """Yield the remaining pages; an empty page ends the listing."""
-        while self._cursor is not None:
-            page = await self._fetch_current(self._cursor)
-            yield page
-            # The caller is back for more: it is done with this page.
-            self._consumed(page)
+        """Yield the remaining pages; an empty page ends a sequential listing."""
+        try:
+            while (page := await self._next()) is not None:
+                yield page
+                # The caller is back for more: it is done with this page.
+                self._source.consumed(page)
+        finally:
+            await self._source.aclose()
 
     async def __aiter__(self) -> AsyncIterator[T]:
         async for page in self.pages():
@@ -82,27 +136,39 @@ class AsyncPaginator(Generic[T]):
         if max_items is not None and max_items < 0:
             raise ValueError(f"max_items must be >= 0, got {max_items}")
         items: list[T] = []
-        while self._cursor is not None and (max_items is None or len(items) < max_items):
-            page = await self._fetch_current(self._cursor)
-            room = len(page.items) if max_items is None else max_items - len(items)
-            items.extend(page.items[:room])
-            if room < len(page.items):
-                break  # stopped inside the page: the cursor stays on it
-            self._consumed(page)
+        try:
+            while max_items is None or len(items) < max_items:
+                page = await self._next()
+                if page is None:
+                    break
+                room = len(page.items) if max_items is None else max_items - len(items)
+                items.extend(page.items[:room])
+                if room < len(page.items):
+                    break  # stopped inside the page: the cursor stays on it
+                self._source.consumed(page)
+        finally:
+            await self._source.aclose()
         return items
 
-    async def _fetch_current(self, cursor: str) -> Page[T]:
-        # Two consumers would each fetch the same page: refuse the second.
+    async def aclose(self) -> None:
+        """Stop background fetches (the cursor keeps what was not consumed)."""
+        await self._source.aclose()
+
+    async def __aenter__(self) -> AsyncPaginator[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _next(self) -> Page[T] | None:
+        # Two consumers would each take the same page: refuse the second.
         if self._busy:
             raise RuntimeError("this paginator is already fetching a page for another consumer")
         self._busy = True
         try:
-            return await self._fetch(cursor)
+            return await self._source.next_page()
         finally:
             self._busy = False
-
-    def _consumed(self, page: Page[T]) -> None:
-        self._cursor = page.next_cursor if page.items else None
 
 
 class NextUrlGuard:
@@ -140,3 +206,189 @@ def origin(url: str) -> tuple[str, str, int | None]:
     except ValueError:
         port = -1
     return scheme, (parts.hostname or "").lower(), port
+
+
+# --- date windows --------------------------------------------------------------------
+
+Window = tuple[dt.date, dt.date]
+_CURSOR_VERSION: Final = 1
+
+
+def split_range(start: dt.date, end: dt.date, days: int) -> list[Window]:
+    """Cut [start, end] into consecutive windows of ``days`` days (the last may be shorter)."""
+    if days < 1:
+        raise ValueError(f"a window must be at least one day, got {days}")
+    windows = []
+    while start <= end:
+        stop = min(start + dt.timedelta(days=days - 1), end)
+        windows.append((start, stop))
+        start = stop + dt.timedelta(days=1)
+    return windows
+
+
+def encode_window_cursor(span: Window, windows: Iterable[Window]) -> str:
+    """The cursor of a date-window listing: its span and the windows still to hand out."""
+    return json.dumps(
+        {
+            "v": _CURSOR_VERSION,
+            "span": [span[0].isoformat(), span[1].isoformat()],
+            "windows": [[a.isoformat(), b.isoformat()] for a, b in sorted(windows)],
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_window_cursor(cursor: str) -> tuple[Window, list[Window]]:
+    """Read a cursor made by :func:`encode_window_cursor`; a bad one is a ValidationError."""
+    try:
+        data = json.loads(cursor)
+        if data["v"] != _CURSOR_VERSION:
+            raise ValueError(f"cursor version {data['v']!r}")
+        span = (dt.date.fromisoformat(data["span"][0]), dt.date.fromisoformat(data["span"][1]))
+        windows = [(dt.date.fromisoformat(a), dt.date.fromisoformat(b)) for a, b in data["windows"]]
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ValidationError([f"cursor: not a date-window cursor ({exc})"]) from None
+    return span, windows
+
+
+class DateWindows(Generic[T]):
+    """A :class:`PageSource` that fetches date windows concurrently, each record exactly once.
+
+    ``fetch(window_start, window_end)`` returns the records of one window.
+    A record that overlaps several windows comes back from each of them; it
+    is handed out only by the window holding its *owner day* (``owner(record)``,
+    clamped into the span; e.g. a standing order's start date), so it appears
+    exactly once even across a resumed job, with no memory of what was seen.
+    Records without an owner day fall back to de-duplication by ``key``.
+
+    A window that fails with an error ``splittable(error)`` accepts (a
+    timeout, a response too large for the server) is cut in half and the
+    halves fetched instead, down to one day. ``ordered=True`` hands pages out
+    in date order; otherwise as windows complete. ``on_progress(done, total,
+    records)`` follows every completed window.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[dt.date, dt.date], Awaitable[Sequence[T]]],
+        *,
+        span: Window,
+        windows: Sequence[Window],
+        key: Callable[[T], Hashable],
+        owner: Callable[[T], dt.date | None],
+        splittable: Callable[[BaseException], bool],
+        concurrency: int = 4,
+        ordered: bool = False,
+        on_progress: Callable[[int, int, int], None] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self._fetch = fetch
+        self._span = span
+        self._key = key
+        self._owner = owner
+        self._splittable = splittable
+        self._concurrency = concurrency
+        self._ordered = ordered
+        self._on_progress = on_progress
+        self._todo: list[Window] = sorted(windows)  # not started
+        self._running: dict[asyncio.Task[Sequence[T]], Window] = {}
+        self._ready: dict[Window, Page[T]] = {}  # fetched, not handed out
+        self._handed: set[Window] = set()  # handed out, not yet consumed
+        self._seen: set[Hashable] = set()
+        self._done = 0
+        self._total = len(self._todo)
+        self._records = 0
+        self._window_of: dict[int, Window] = {}
+
+    @property
+    def cursor(self) -> str | None:
+        """Every window not consumed yet, with the span; ``None`` when all were."""
+        left = [*self._todo, *self._running.values(), *self._ready, *self._handed]
+        return encode_window_cursor(self._span, left) if left else None
+
+    async def next_page(self) -> Page[T] | None:
+        """Start fetches up to the concurrency, and hand out the next finished window."""
+        while True:
+            self._start()
+            page = self._take_ready()
+            if page is not None:
+                return page
+            if not self._running:
+                return None
+            finished, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+            for task in sorted(finished, key=lambda t: self._running[t]):
+                self._finish(task, self._running.pop(task))
+
+    def consumed(self, page: Page[T]) -> None:
+        """Forget the window of ``page``: it leaves the cursor."""
+        self._handed.discard(self._window_of[id(page)])
+        del self._window_of[id(page)]
+
+    async def aclose(self) -> None:
+        """Cancel fetches in flight; their windows go back to the to-do list."""
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._todo = sorted([*self._todo, *self._running.values()])
+        self._running.clear()
+
+    def _start(self) -> None:
+        while self._todo and len(self._running) < self._concurrency:
+            window = self._todo.pop(0)
+            task = asyncio.ensure_future(self._fetch(*window))
+            self._running[task] = window
+
+    def _finish(self, task: asyncio.Task[Sequence[T]], window: Window) -> None:
+        error = task.exception()
+        if error is None:
+            self._ready[window] = self._page(window, task.result())
+            self._done += 1
+            if self._on_progress is not None:
+                self._on_progress(self._done, self._total, self._records)
+            return
+        start, end = window
+        if self._splittable(error) and end > start:
+            middle = start + (end - start) // 2
+            self._todo = sorted(
+                [*self._todo, (start, middle), (middle + dt.timedelta(days=1), end)]
+            )
+            self._total += 1
+            return
+        # Not worth splitting: the window stays in the cursor for a resume.
+        self._todo = sorted([*self._todo, window])
+        raise error
+
+    def _page(self, window: Window, records: Sequence[T]) -> Page[T]:
+        start, end = window
+        first, last = self._span
+        kept = []
+        for record in records:
+            day = self._owner(record)
+            if day is not None:
+                day = min(max(day, first), last)
+                if not start <= day <= end:
+                    continue  # another window owns it
+            key = self._key(record)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            kept.append(record)
+        self._records += len(kept)
+        return Page(kept, None)
+
+    def _take_ready(self) -> Page[T] | None:
+        if not self._ready:
+            return None
+        if self._ordered:
+            pending = [*self._todo, *self._running.values(), *self._ready]
+            window = min(pending)
+            if window not in self._ready:
+                return None
+        else:
+            window = min(self._ready)
+        page = self._ready.pop(window)
+        self._handed.add(window)
+        self._window_of[id(page)] = window
+        return page

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 import attrs
 
+from .._requests import problems
 from .._wire import wire
+from ..errors import HTTPStatusError, TransportError, ValidationError
 from ..models.standing_orders import STANDING_ORDER_STATUSES, StandingOrder
+from ..pagination import AsyncPaginator, DateWindows, decode_window_cursor, split_range
 from ._base import Resource
 
-__all__ = ["StandingOrderListQuery", "StandingOrders"]
+__all__ = ["DEFAULT_WINDOW", "StandingOrderListQuery", "StandingOrders"]
+
+#: Date windows of a month: one request per month of standing orders.
+DEFAULT_WINDOW: Final = dt.timedelta(days=31)
 
 
 @attrs.frozen(kw_only=True)
@@ -86,3 +93,93 @@ class StandingOrders(Resource):
             model=StandingOrder,
             extra_problems=query.date_problems(),
         )
+
+    def iter(
+        self,
+        *,
+        date_from: dt.date,
+        date_to: dt.date,
+        window: dt.timedelta = DEFAULT_WINDOW,
+        concurrency: int = 4,
+        ordered: bool = False,
+        on_progress: Callable[[int, int, int], None] | None = None,
+        cursor: str | None = None,
+        customer: str | None = None,
+        customer_id: int | None = None,
+        number: str | int | None = None,
+        location_id: int | None = None,
+        status: str | None = None,
+    ) -> AsyncPaginator[StandingOrder]:
+        """Every standing order overlapping [date_from, date_to], fetched in date windows.
+
+        Komet has no pages; its lists are bounded by dates. The range is cut
+        into ``window``-long windows fetched ``concurrency`` at a time, and each
+        standing order is yielded exactly once (an order spanning several
+        windows comes back from each; the window holding its start date hands
+        it out). ``ordered=True`` yields in date order, otherwise as windows
+        complete. A window that times out, or that the server fails on
+        (HTTP 413 or 5xx after retries), is split in half and retried, down to
+        one day. ``on_progress(done_windows, total_windows, records)`` follows
+        each window. Pass a stopped paginator's ``next_cursor`` as ``cursor``
+        (with the same dates and filters) to fetch only the windows not done.
+
+        Use it with ``async for``, or ``await ....collect()``; leave early
+        with ``async with`` (or ``aclose()``) to stop fetches in flight.
+        """
+        query = StandingOrderListQuery(
+            date_from=date_from,
+            date_to=date_to,
+            customer=customer,
+            customer_id=customer_id,
+            number=_as_text(number),
+            location_id=location_id,
+            status=status,
+        )
+        found = [*problems(query), *query.date_problems()]
+        days = window.days if isinstance(window, dt.timedelta) else 0
+        if days < 1:
+            found.append(f"window: at least one day, got {window!r}")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            found.append(f"concurrency: a positive integer is required, got {concurrency!r}")
+        if found:
+            raise ValidationError(found, method="standing.order.list")
+        span = (_day(date_from), _day(date_to))
+        windows = split_range(*span, days)
+        if cursor is not None:
+            cursor_span, windows = decode_window_cursor(cursor)
+            if cursor_span != span:
+                raise ValidationError(
+                    [f"cursor: made for {cursor_span[0]}..{cursor_span[1]}, not this range"],
+                    method="standing.order.list",
+                )
+        filters = attrs.evolve(query, date_from=span[0], date_to=span[1])
+
+        async def fetch(start: dt.date, end: dt.date) -> list[StandingOrder]:
+            return await self._client._list(
+                "standing.order.list",
+                attrs.evolve(filters, date_from=start, date_to=end),
+                key="standingOrders",
+                model=StandingOrder,
+            )
+
+        source = DateWindows(
+            fetch,
+            span=span,
+            windows=windows,
+            key=lambda order: order.id,
+            owner=lambda order: order.start_date,
+            splittable=_worth_splitting,
+            concurrency=concurrency,
+            ordered=ordered,
+            on_progress=on_progress,
+        )
+        return AsyncPaginator.from_source(source)
+
+
+def _worth_splitting(error: BaseException) -> bool:
+    """A smaller window may succeed where this one timed out or was too much for the server."""
+    if isinstance(error, TransportError):
+        return error.timed_out
+    if isinstance(error, HTTPStatusError):
+        return error.status == 413 or error.status >= 500
+    return False

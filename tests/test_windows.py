@@ -1,0 +1,291 @@
+"""Date-window pagination: exactly-once records, order, splitting and resume."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+from collections.abc import Sequence
+
+import attrs
+import pytest
+
+from komet_async import (
+    APIError,
+    KometClient,
+    RetryPolicy,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from komet_async.endpoints.standing_orders import _worth_splitting
+from komet_async.pagination import (
+    AsyncPaginator,
+    DateWindows,
+    decode_window_cursor,
+    encode_window_cursor,
+    split_range,
+)
+from komet_async.sandbox import KometSandbox
+
+D = dt.date
+
+
+@attrs.frozen
+class Rec:
+    id: int
+    start: D
+    end: D
+
+
+def records(n: int = 300, seed: int = 1) -> list[Rec]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        start = D(2024, 1, 1) + dt.timedelta(days=rng.randrange(0, 366))
+        out.append(Rec(i, start, start + dt.timedelta(days=rng.randrange(0, 200))))
+    return out
+
+
+class FakeServer:
+    """Answers a window with every record overlapping it, after a delay that varies."""
+
+    def __init__(self, recs: list[Rec], *, fail: type[BaseException] | None = None) -> None:
+        self.recs = recs
+        self.calls: list[tuple[D, D]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.fail_longer_than: int | None = None
+        self.error: BaseException | None = None
+
+    async def fetch(self, start: D, end: D) -> Sequence[Rec]:
+        self.calls.append((start, end))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            # Later windows answer sooner, so completion order differs from date order.
+            await asyncio.sleep(0.001 * (400 - (start - D(2024, 1, 1)).days) / 40)
+            if self.fail_longer_than is not None and (end - start).days >= self.fail_longer_than:
+                raise TransportError("timed out", timed_out=True)
+            if self.error is not None and start == D(2024, 3, 1):
+                raise self.error
+            return [r for r in self.recs if r.start <= end and r.end >= start]
+        finally:
+            self.in_flight -= 1
+
+
+SPAN = (D(2024, 1, 1), D(2024, 12, 31))
+
+
+def paginator(server: FakeServer, **kwargs: object) -> AsyncPaginator[Rec]:
+    options: dict[str, object] = {
+        "span": SPAN,
+        "windows": split_range(*SPAN, 31),
+        "key": lambda r: r.id,
+        "owner": lambda r: r.start,
+        "splittable": _worth_splitting,
+        "concurrency": 4,
+        **kwargs,
+    }
+    return AsyncPaginator.from_source(DateWindows(server.fetch, **options))  # type: ignore[arg-type]
+
+
+def overlapping(recs: list[Rec]) -> set[Rec]:
+    return {r for r in recs if r.start <= SPAN[1] and r.end >= SPAN[0]}
+
+
+def test_split_range_covers_the_span_without_gaps() -> None:
+    """split_range cuts a span into consecutive windows; the last one may be shorter."""
+    windows = split_range(D(2024, 1, 1), D(2024, 3, 5), 31)
+    assert windows == [
+        (D(2024, 1, 1), D(2024, 1, 31)),
+        (D(2024, 2, 1), D(2024, 3, 2)),
+        (D(2024, 3, 3), D(2024, 3, 5)),
+    ]
+    assert split_range(D(2024, 1, 1), D(2024, 1, 1), 31) == [(D(2024, 1, 1), D(2024, 1, 1))]
+    with pytest.raises(ValueError, match="at least one day"):
+        split_range(D(2024, 1, 1), D(2024, 1, 2), 0)
+
+
+async def test_every_record_exactly_once() -> None:
+    """Records that overlap many windows come out exactly once."""
+    recs = records()
+    server = FakeServer(recs)
+    got = await paginator(server).collect()
+    assert len(got) == len(set(got))
+    assert set(got) == overlapping(recs)
+    assert server.max_in_flight == 4
+
+
+async def test_ordered_mode_yields_windows_in_date_order() -> None:
+    """ordered=True hands out pages in window order although later windows finish first."""
+    server = FakeServer(records())
+    starts = [
+        min(r.start for r in p.items)
+        async for p in paginator(server, ordered=True).pages()
+        if p.items
+    ]
+    assert starts == sorted(starts)
+
+
+async def test_unordered_mode_yields_as_windows_complete() -> None:
+    """The default hands out whichever window finished first (here: later dates first)."""
+    server = FakeServer(records())
+    firsts = [p async for p in paginator(server, concurrency=12).pages()]
+    owners = [max(max(r.start, SPAN[0]) for r in p.items) for p in firsts if p.items]
+    assert owners != sorted(owners)
+
+
+async def test_timed_out_windows_are_split_until_they_succeed() -> None:
+    """Windows of 8+ days time out; they are halved until they answer, nothing lost."""
+    recs = records()
+    server = FakeServer(recs)
+    server.fail_longer_than = 7
+    progress: list[tuple[int, int, int]] = []
+    got = await paginator(server, on_progress=lambda *a: progress.append(a)).collect()
+    assert set(got) == overlapping(recs)
+    assert len(got) == len(set(got))
+    lengths = {(end - start).days for start, end in server.calls}
+    assert max(lengths) == 30  # the month windows were tried first
+    assert min(lengths) < 7  # and halved until they answered
+    done, total, count = progress[-1]
+    assert done == total > 12
+    assert count == len(got)
+    assert [p[0] for p in progress] == list(range(1, done + 1))
+
+
+async def test_unsplittable_failure_raises_and_keeps_the_window() -> None:
+    """A non-splittable error raises; the cursor still holds the failed window."""
+    server = FakeServer(records())
+    server.error = APIError("Invalid data.")  # a refusal: a smaller window would not help
+    pages = paginator(
+        server, windows=[(D(2024, 3, 1), D(2024, 3, 31)), (D(2024, 4, 1), D(2024, 4, 30))]
+    )
+    with pytest.raises(APIError):
+        await pages.collect()
+    assert pages.next_cursor is not None
+    _, left = decode_window_cursor(pages.next_cursor)
+    assert (D(2024, 3, 1), D(2024, 3, 31)) in left
+
+
+async def test_resume_from_cursor_yields_exactly_the_rest() -> None:
+    """Stopping after 4 pages and resuming from next_cursor gives every record once overall."""
+    recs = records()
+    first = paginator(FakeServer(recs))
+    head: list[Rec] = []
+    async with first:
+        taken = 0
+        async for page in first.pages():
+            head.extend(page.items)
+            taken += 1
+            if taken == 4:
+                break
+    cursor = first.next_cursor
+    assert cursor is not None
+    span, left = decode_window_cursor(cursor)
+    assert span == SPAN
+    assert len(left) == 12 - 3  # the fourth page was handed out but not consumed
+    rest_source = paginator(FakeServer(recs), windows=left)
+    tail = await rest_source.collect()
+    # The fourth page is fetched again on resume: page-granular, but never lost.
+    assert set(head) | set(tail) == overlapping(recs)
+    assert len(tail) == len(set(tail))
+
+
+async def test_leaving_early_cancels_fetches_in_flight() -> None:
+    """Breaking out and closing cancels running fetches: no task is left pending."""
+    before = asyncio.all_tasks()
+    pages = paginator(FakeServer(records()), concurrency=6)
+    async with pages:
+        async for _ in pages:
+            break
+    await asyncio.sleep(0)
+    assert asyncio.all_tasks() - before == set()
+
+
+def test_cursor_round_trip_and_garbage() -> None:
+    """A cursor encodes the span and windows; garbage is a ValidationError."""
+    cursor = encode_window_cursor(SPAN, [(D(2024, 2, 1), D(2024, 2, 29))])
+    assert decode_window_cursor(cursor) == (SPAN, [(D(2024, 2, 1), D(2024, 2, 29))])
+    for bad in ("", "{}", '{"v": 2, "span": [], "windows": []}', "not json"):
+        with pytest.raises(ValidationError, match="cursor"):
+            decode_window_cursor(bad)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (TransportError("t", timed_out=True), True),
+        (TransportError("reset"), False),
+        (ServerError("x", status=504), True),
+        (ServerError("x", status=413), True),
+        (ValidationError(["x"]), False),
+    ],
+)
+def test_what_is_worth_splitting(error: BaseException, expected: bool) -> None:
+    """Timeouts, 413 and 5xx split a window; other failures do not."""
+    assert _worth_splitting(error) is expected
+
+
+# --- through the client, against the sandbox ---------------------------------------
+
+
+async def test_three_years_of_standing_orders_exactly() -> None:
+    """iter() over 2024-2026 returns exactly the sandbox's standing orders, once each."""
+    sandbox = KometSandbox(seed=5, customers=50, products=20, standing_orders=400)
+    async with sandbox, KometClient(sandbox.token, base_url=sandbox.base_url) as komet:
+        progress: list[tuple[int, int, int]] = []
+        orders = await komet.standing_orders.iter(
+            date_from=D(2024, 1, 1),
+            date_to=D(2026, 12, 31),
+            status="All",
+            concurrency=6,
+            on_progress=lambda *a: progress.append(a),
+        ).collect()
+    assert len(orders) == len({o.id for o in orders})
+    assert set(orders) == set(sandbox.data.standing_orders)
+    assert progress[-1] == (36, 36, 400)
+
+
+async def test_endpoint_resume_with_cursor_gets_the_rest() -> None:
+    """A stopped iter() resumes from its cursor; together they hold every order once."""
+    sandbox = KometSandbox(seed=6, customers=50, products=20, standing_orders=300)
+    async with sandbox, KometClient(sandbox.token, base_url=sandbox.base_url) as komet:
+        span = {"date_from": D(2025, 1, 1), "date_to": D(2025, 12, 31), "status": "All"}
+        first = komet.standing_orders.iter(**span, ordered=True)  # type: ignore[arg-type]
+        head = await first.collect(max_items=50)
+        cursor = first.next_cursor
+        assert cursor is not None
+        rest = await komet.standing_orders.iter(**span, cursor=cursor).collect()  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="cursor: made for"):
+            komet.standing_orders.iter(
+                date_from=D(2024, 1, 1), date_to=D(2024, 2, 1), cursor=cursor
+            )
+    expected = {
+        o
+        for o in sandbox.data.standing_orders
+        if o.start_date
+        and o.end_date
+        and o.start_date <= D(2025, 12, 31)
+        and o.end_date >= D(2025, 1, 1)
+    }
+    assert set(head) | set(rest) == expected
+    assert len(rest) == len({o.id for o in rest})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"window": dt.timedelta(hours=5)}, "window: at least one day"),
+        ({"concurrency": 0}, "concurrency: a positive integer"),
+        ({"date_to": D(2023, 1, 1)}, "is after date_to"),
+        ({"status": "Open"}, "status: must be one of"),
+    ],
+)
+async def test_iter_validates_before_sending(kwargs: dict[str, object], problem: str) -> None:
+    """Bad windows, concurrency, ranges or filters are refused before any request."""
+    async with KometClient("t", retry=RetryPolicy.disabled()) as komet:
+        args: dict[str, object] = {"date_from": D(2024, 1, 1), "date_to": D(2024, 12, 31), **kwargs}
+        with pytest.raises(ValidationError, match=problem):
+            komet.standing_orders.iter(**args)  # type: ignore[arg-type]
+        assert komet.stats.requests == 0
