@@ -46,6 +46,7 @@ __all__ = [
     "decode_json",
     "encode_json_body",
     "encode_query_value",
+    "envelope_ok",
     "error_for_status",
     "parse_retry_after",
 ]
@@ -246,6 +247,14 @@ def error_for_status(
 
 _OK_STATUSES: Final = frozenset({"1", 1})
 _FAILED_STATUSES: Final = frozenset({"0", 0})
+
+
+def envelope_ok(data: Any) -> bool:
+    """Whether ``data`` is a Komet envelope that says success (the fast check)."""
+    if type(data) is not dict:
+        return False
+    status = data.get("status")
+    return status == "1" or (type(status) is int and status == 1)
 
 
 def decipher_envelope(
