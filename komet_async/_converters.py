@@ -268,10 +268,10 @@ def make_converter(
                 hook = _split(spec_of(a).sep)
             overrides[a.name] = override(rename=wire_name(a, name_of), struct_hook=hook)
         generated = make_dict_structure_fn(cls, converter, **overrides)
-        if not detailed_validation:
-            return generated
 
         def structure(value: Any, tp: Any) -> Any:
+            # Both variants check: with every field optional, the generated code
+            # would read a string as an object with nothing set.
             if not isinstance(value, dict):
                 raise ValueError(f"expected an object, got {type(value).__name__}")
             return generated(value, tp)

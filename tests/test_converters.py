@@ -898,3 +898,14 @@ def test_long_values_are_shortened_in_the_message() -> None:
     shown = repr(value)[:80] + "…"
     reason = f"expected an integer, got {value!r}"[:160] + "…"
     assert str(info.value) == f"cannot read customers[0].id = {shown}: {reason}"
+
+
+def test_string_for_an_all_optional_object_is_an_error() -> None:
+    """A string where an object of optional fields belongs is an error, not an empty object."""
+    from komet_async.kounta import Customer as KountaCustomer
+
+    decoder = Decoder(naming="snake")
+    with pytest.raises(ResponseFormatError) as info:
+        decoder.structure({"id": 1, "primary_address": "12 Example St"}, KountaCustomer)
+    assert info.value.path == "primary_address"
+    assert info.value.value == "12 Example St"
