@@ -90,6 +90,9 @@ class OAuth2:
         self.client_secret = client_secret
         self.on_token_refresh = on_token_refresh
         self._lock: asyncio.Lock | None = None
+        # A refused refresh, by the stale header it was for: the tasks that
+        # waited behind it fail the same way instead of resending a dead token.
+        self._refused: tuple[str, AuthenticationError] | None = None
         #: How many refreshes this object has done.
         self.refreshes = 0
 
@@ -125,8 +128,18 @@ class OAuth2:
         async with self._lock:
             if _bearer(self.access_token) != stale_header:
                 return None  # single flight: someone refreshed while we waited
-            answer = await send(urllib.parse.urlencode(self.refresh_form()).encode())
-            pair = parse_token_answer(answer, previous_refresh_token=self.refresh_token)
+            if self._refused is not None and self._refused[0] == stale_header:
+                refused = self._refused[1]
+                raise AuthenticationError(
+                    refused.message, status=refused.status, method=refused.method, url=refused.url
+                )
+            try:
+                answer = await send(urllib.parse.urlencode(self.refresh_form()).encode())
+                pair = parse_token_answer(answer, previous_refresh_token=self.refresh_token)
+            except AuthenticationError as exc:
+                self._refused = (stale_header, exc)
+                raise
+            self._refused = None
             self.access_token, self.refresh_token = pair.access_token, pair.refresh_token
             self.refreshes += 1
             if self.on_token_refresh is not None:

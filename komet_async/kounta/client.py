@@ -23,7 +23,13 @@ from .._redact import Redactor
 from .._retry import RetryPolicy
 from .._sansio import Response, body_excerpt, decode_json, encode_json_body
 from .._session import DEFAULT_MAX_CONCURRENCY, ClientStats, RequestSpec, SessionManager
-from ..errors import AuthenticationError, HTTPStatusError, ResponseFormatError, ValidationError
+from ..errors import (
+    AuthenticationError,
+    HTTPStatusError,
+    ResponseFormatError,
+    TransportError,
+    ValidationError,
+)
 from ..pagination import origin
 from .auth import BasicAuth, OAuth2, authorization_header
 from .endpoints import Customers, Webhooks
@@ -233,6 +239,20 @@ class KountaClient:
                 url=self._core.redactor.url(response.url),
                 body_excerpt=excerpt,
             ) from None
+
+    async def settle(self, error: BaseException, attempt: int) -> None:
+        """Wait before checking whether a failed write was stored after all.
+
+        After a timeout the server may still be working on the request: wait
+        as long as the request was given. Otherwise the retry backoff.
+        """
+        policy = self._core.retry_policy
+        delay = policy.backoff(attempt)
+        if isinstance(error, TransportError) and error.timed_out:
+            timeout = self._core.timeout
+            delay = max(delay, timeout.total or timeout.sock_read or 0.0)
+        if delay > 0:
+            await self._core.clock.sleep(delay)
 
     async def _refresh(self, auth: OAuth2, stale_header: str) -> None:
         async def post_form(form: bytes) -> Any:

@@ -139,14 +139,6 @@ async def test_revoked_refresh_token_raises_authentication_error(box: KountaSand
     assert box.stats.requests == {"customers.get": 1, "token": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "OAuth2.refresh single flight covers successes only: when the refresh is refused, "
-        "every task waiting on the lock resends the same dead refresh token (20 calls -> 20 "
-        "POST /token), which a server with refresh-token reuse detection punishes"
-    ),
-)
 async def test_a_refused_refresh_is_shared_by_concurrent_calls(box: KountaSandbox) -> None:
     """20 concurrent calls whose refresh is refused make one token request, not 20."""
     async with client(box) as kounta:
