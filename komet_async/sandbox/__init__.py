@@ -22,6 +22,8 @@ reproducibly from a seed (see :mod:`komet_async.sandbox.faults`).
 Modules: :mod:`.generate` (data), :mod:`.data` (store and queries),
 :mod:`.faults` (fault decisions), :mod:`.inject` (acting faults out),
 :mod:`.app` (aiohttp handlers), :mod:`.server` (:class:`KometSandbox`).
+The Kounta customers API has its own sandbox on the same fault machinery:
+:class:`komet_async.sandbox.kounta.KountaSandbox`.
 """
 
 from .app import SandboxStats, make_app

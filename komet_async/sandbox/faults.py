@@ -45,9 +45,20 @@ from typing import Any, Final
 import attrs
 
 __all__ = [
+    "CUTOFF",
     "DEFAULT_WEIGHTS",
     "FAULT_KINDS",
+    "HTML",
+    "HTTP_500",
+    "HTTP_502",
+    "HTTP_503",
+    "HTTP_504",
     "QUOTA",
+    "RATE_LIMITED_DATE",
+    "RATE_LIMITED_NONE",
+    "RATE_LIMITED_SECONDS",
+    "RESET",
+    "SLOW",
     "FaultPlan",
 ]
 
