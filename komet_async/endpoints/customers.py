@@ -8,7 +8,7 @@ import datetime as dt
 import attrs
 
 from .._wire import wire
-from ..errors import ValidationError
+from ..errors import ResponseFormatError, ValidationError
 from ..models.customers import Customer, CustomerUpdate
 from ._base import Resource
 
@@ -62,6 +62,71 @@ class Customers(Resource):
             updated_as_of=updated_as_of,
         )
         return await self._client._list("customer.list", query, key="customers", model=Customer)
+
+    async def changed_since(
+        self,
+        when: dt.date | dt.datetime,
+        *,
+        name: str | None = None,
+        code: str | None = None,
+        sales_person_id: int | None = None,
+        include_inactive: bool = True,
+        location_id: int | None = None,
+    ) -> builtins.list[Customer]:
+        """GET customer.list with ``updateAsOf``: customers changed at or after ``when``.
+
+        Komet filters by day only, so the request asks for ``when``'s date; when
+        ``when`` is a datetime, customers updated earlier that day are then
+        dropped here (``updated_on >= when``). Customers without ``updated_on``
+        are kept: a record fetched twice is better than one missed. Inactive
+        customers are included by default, since deactivating one is a change.
+
+        Komet's ``updatedOn`` is naive local time, so ``when`` must be naive too
+        (a date, or a datetime without ``tzinfo``); an aware one is a
+        :class:`ValidationError`. The other filters are those of :meth:`list`.
+        """
+        method = "customer.list"
+        if isinstance(when, dt.datetime):
+            if when.tzinfo is not None and when.utcoffset() is not None:
+                raise ValidationError(
+                    [
+                        f"when: {when.isoformat()} is timezone-aware, but Komet's updatedOn is "
+                        "naive local time; pass a naive datetime in the company's time zone"
+                    ],
+                    method=method,
+                )
+            day = when.date()
+        elif isinstance(when, dt.date):
+            day = when
+        else:
+            raise ValidationError(
+                [f"when: expected a date or datetime, got {type(when).__name__}"], method=method
+            )
+        found = await self.list(
+            name=name,
+            code=code,
+            sales_person_id=sales_person_id,
+            include_inactive=include_inactive,
+            location_id=location_id,
+            updated_as_of=day,
+        )
+        if not isinstance(when, dt.datetime):
+            return found
+        kept = []
+        for index, customer in enumerate(found):
+            stamp = customer.updated_on
+            if stamp is not None and stamp.tzinfo is not None and stamp.utcoffset() is not None:
+                # Ordering an aware time against the naive ``when`` would be a guess.
+                raise ResponseFormatError(
+                    f"{method}: updatedOn {stamp.isoformat()} has a time zone; "
+                    "Komet documents naive local time",
+                    path=f"customers[{index}].updatedOn",
+                    value=stamp.isoformat(),
+                    method=method,
+                )
+            if stamp is None or stamp >= when:
+                kept.append(customer)
+        return kept
 
     async def update(self, update: CustomerUpdate) -> int:
         """POST customer.update: change the fields set in ``update``; return the customer id.
