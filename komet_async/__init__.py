@@ -18,6 +18,7 @@ from ._ratelimit import LocalBudget, RateBudget, RateLimit, RateLimitState
 from ._retry import RetryPolicy
 from ._session import ClientStats
 from ._version import __version__
+from .bulk import Result
 from .client import DEFAULT_BASE_URL, KometClient
 from .errors import (
     APIError,
@@ -40,6 +41,7 @@ from .models import (
     StandingOrder,
     StandingOrderDetail,
 )
+from .sync import SyncState
 
 # A library logs, the application decides where logs go: without this, Python's
 # last-resort handler would print our retry warnings to every user's stderr.
@@ -66,10 +68,12 @@ __all__ = [
     "RateLimitState",
     "RateLimitedError",
     "ResponseFormatError",
+    "Result",
     "RetryPolicy",
     "ServerError",
     "StandingOrder",
     "StandingOrderDetail",
+    "SyncState",
     "TransportError",
     "ValidationError",
     "__version__",
