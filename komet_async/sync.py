@@ -48,6 +48,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import stat
 import tempfile
 import threading
 import typing
@@ -114,11 +115,14 @@ class JsonFileStore:
     A missing file is an empty store. Every write replaces the file
     atomically (a temporary file in the same directory, flushed to disk, then
     ``os.replace``), so a crash leaves the old file or the new one, never half
-    of one; other keys in the file are kept. A file that is not such a JSON
-    object raises :class:`SyncStateError`. File I/O runs in a worker thread.
+    of one; other keys in the file are kept, and so is the file's mode (a new
+    file is private to its owner). The directory is created if missing. A file
+    that is not such a JSON object raises :class:`SyncStateError`. File I/O
+    runs in a worker thread.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        #: The state file.
         self.path = Path(path)
         # A thread lock, not an asyncio one: a cancelled caller does not stop
         # its worker thread, and read-modify-write cycles must not interleave.
@@ -161,8 +165,12 @@ class JsonFileStore:
 
     def _replace(self, text: str) -> None:
         directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
+            with contextlib.suppress(FileNotFoundError):
+                # mkstemp makes the file 0600; the replaced file keeps its own mode.
+                os.chmod(temp, stat.S_IMODE(os.stat(self.path).st_mode))
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 file.write(text)
                 file.flush()

@@ -86,6 +86,18 @@ async def test_file_store_keeps_other_keys_and_leaves_no_temp_files(tmp_path: Pa
     assert os.listdir(tmp_path) == ["state.json"]
 
 
+async def test_file_store_creates_the_directory_and_keeps_the_mode(tmp_path: Path) -> None:
+    """A missing directory is created; a new file is private, a replaced one keeps its mode."""
+    path = tmp_path / "state" / "sync.json"
+    store = JsonFileStore(path)
+    await store.set("a", "1")
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o640)
+    await store.set("a", "2")
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert store.read() == {"a": "2"}
+
+
 async def test_file_store_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A write that fails before the rename leaves the old file whole and removes the temp file."""
     path = tmp_path / "state.json"
