@@ -134,6 +134,10 @@ def _structure_datetime(value: Any, _: Any) -> dt.datetime:
         text = value.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
+        if len(text) >= 10 and (len(text) == 10 or text[10] in "+-"):
+            # A date alone (with or without an offset) means its midnight;
+            # Python < 3.12 would otherwise drop the offset.
+            text = f"{text[:10]}T00:00:00{text[10:]}"
         try:
             return dt.datetime.fromisoformat(text)
         except ValueError:

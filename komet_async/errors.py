@@ -15,6 +15,10 @@ Every error the library raises on purpose derives from one root, so
     └── ResponseFormatError      body is not JSON, has no envelope, or a field
                                  cannot be converted (.path, .value)
 
+Two families live beside the code that raises them, under the same root:
+``komet_async.kounta.webhooks.WebhookError`` (a bad webhook delivery, with its
+HTTP status) and ``komet_async.sync.SyncStateError`` (an unreadable sync state).
+
 Misuse of the client (calling it after ``aclose()``) is a plain ``RuntimeError``.
 
 Every message, ``repr`` and attribute here is built from redacted text: the

@@ -909,3 +909,18 @@ def test_string_for_an_all_optional_object_is_an_error() -> None:
         decoder.structure({"id": 1, "primary_address": "12 Example St"}, KountaCustomer)
     assert info.value.path == "primary_address"
     assert info.value.value == "12 Example St"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2020-01-01Z", dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)),
+        ("2020-01-01+10:00", dt.datetime(2020, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=10)))),
+        ("2020-01-01", dt.datetime(2020, 1, 1)),
+    ],
+)
+def test_date_only_datetimes_keep_their_offset(text: str, expected: dt.datetime) -> None:
+    """A date-only value for a datetime field is its midnight, offset kept."""
+    got = Decoder().structure({"id": 1, "name": "n", "updatedOn": text}, Customer)
+    assert got.updated_on == expected
+    assert got.updated_on.tzinfo == expected.tzinfo
