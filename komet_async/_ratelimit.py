@@ -7,6 +7,8 @@
 - :class:`RateLimiter` enforces it for one client: a concurrency cap, a
   shared cool-down after a 429, a daily counter and a token bucket. Its clock
   is injectable, so tests run on fake time.
+- :class:`AdaptiveBudget` (``RateLimit(adaptive=True)``) learns the server's
+  limit from its 429s, the way botocore's adaptive retry mode does.
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ import asyncio
 import datetime as dt
 import math
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
 from ._clock import Clock
 from .errors import RateLimitedError
 
-__all__ = ["LocalBudget", "RateBudget", "RateLimit", "RateLimitState", "RateLimiter"]
+__all__ = [
+    "AdaptiveBudget",
+    "LocalBudget",
+    "RateBudget",
+    "RateLimit",
+    "RateLimitState",
+    "RateLimiter",
+]
 
 
 def _positive_or_none(
@@ -43,6 +52,9 @@ class RateLimit:
     - ``per_day``: requests per day (Komet: 1,000 per paid user); once spent,
       requests fail with :class:`RateLimitedError` before anything is sent.
     - ``day_timezone``: where the quota day starts (default UTC midnight).
+    - ``adaptive``: learn the server's limit instead of trusting ``per_second``
+      (see :class:`AdaptiveBudget`); ``per_second`` is then the ceiling the
+      learned rate never exceeds, and is required.
     """
 
     per_second: float | None = attrs.field(default=None, validator=_positive_or_none)
@@ -51,6 +63,13 @@ class RateLimit:
         default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
     )
     day_timezone: dt.tzinfo = dt.timezone.utc
+    adaptive: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.adaptive and self.per_second is None:
+            raise ValueError(
+                "adaptive=True needs per_second: the ceiling the learned rate stays under"
+            )
 
     @classmethod
     def per_minute(cls, requests: float, *, burst: int = 1) -> RateLimit:
@@ -157,8 +176,12 @@ class LocalBudget:
         waited = await self._wait_cooldown(method)
         if self._per_day is not None:
             self._count_daily(method, self._per_day)
-        if self._rate is not None:
-            waited = await self._take_token(self._rate) or waited
+        if self._rate is not None and await self._take_token(self._rate):
+            waited = True
+            # A 429 may have started a cool-down while this request slept on its
+            # token: sit it out too rather than send into it.
+            if self._cooldown_until > self._clock.monotonic():
+                await self._wait_cooldown(method)
         return waited
 
     async def record(
@@ -235,6 +258,144 @@ class LocalBudget:
         return True
 
 
+#: Multiplicative decrease on a 429 (botocore's and TCP CUBIC's beta).
+ADAPTIVE_BETA: Final = 0.7
+#: How fast the rate grows back along the cubic curve (botocore's scale constant).
+ADAPTIVE_SCALE: Final = 0.4
+#: The adaptive rate never goes below this many requests per second (or the
+#: ceiling, when that is lower).
+ADAPTIVE_MIN_RATE: Final = 0.5
+#: 429s this soon after a decrease (or within its cool-down) belong to the same
+#: throttling event: requests already in flight come back throttled too, and
+#: reacting to each of them would cut the rate by 0.7 per request.
+ADAPTIVE_REACTION_TIME: Final = 0.5
+#: Successes are counted over this window to measure the rate the server let through.
+_WINDOW: Final = 1.0
+
+
+class AdaptiveBudget(LocalBudget):
+    """A :class:`LocalBudget` whose rate learns the server's limit (``RateLimit(adaptive=True)``).
+
+    It follows botocore's adaptive retry mode, a CUBIC-like curve:
+
+    - it starts at the ceiling, ``per_second``;
+    - on a 429 it remembers ``last_max``, the rate at the moment of the
+      throttle (the successes of the last second, at most the current rate),
+      and drops to ``ADAPTIVE_BETA * last_max``;
+    - on each other response the rate follows
+      ``W(t) = C * (t - K) ** 3 + last_max`` with ``K = cbrt(last_max * (1 - beta) / C)``,
+      ``t`` counting from the end of the throttle's cool-down: a concave climb
+      back to ``last_max`` in ``K`` seconds, a cautious plateau, then a
+      faster probe for more;
+    - it never goes above ``per_second`` nor below ``ADAPTIVE_MIN_RATE``.
+
+    The token bucket paces requests at the current :attr:`rate`. Each response
+    costs a few float operations and no allocation once the rate is back at
+    the ceiling. ``learns_from_responses`` makes the session call
+    :meth:`record` for every response.
+    """
+
+    learns_from_responses: Final = True
+
+    def __init__(self, rate_limit: RateLimit, *, max_wait: float, clock: Clock) -> None:
+        if rate_limit.per_second is None:
+            raise ValueError("an adaptive budget needs per_second, its ceiling")
+        super().__init__(rate_limit, max_wait=max_wait, clock=clock)
+        self._ceiling: float = rate_limit.per_second
+        self._floor = min(ADAPTIVE_MIN_RATE, self._ceiling)
+        self._last_max = self._ceiling
+        self._k = 0.0
+        self._epoch = 0.0  # when the cubic curve's t is 0
+        self._recovering = False  # below the ceiling, climbing back
+        self._hold_until = -math.inf  # 429s before this belong to the last event
+        # Successes in the current and the previous window (a two-bucket
+        # sliding count: O(1), no per-request allocation).
+        self._window_start = clock.monotonic()
+        self._window_count = 0
+        self._previous_count = 0
+
+    def __repr__(self) -> str:
+        return f"AdaptiveBudget({self.rate_limit!r}, rate={self.rate:.3g})"
+
+    @property
+    def rate(self) -> float:
+        """The requests per second currently allowed."""
+        return self._rate or self._ceiling  # never None here: per_second is required
+
+    @property
+    def last_max(self) -> float:
+        """The rate at the last throttle (the ceiling before any)."""
+        return self._last_max
+
+    def measured_rate(self) -> float:
+        """Successful responses per second over about the last second."""
+        now = self._clock.monotonic()
+        elapsed = now - self._window_start
+        if elapsed >= 2 * _WINDOW:
+            return 0.0
+        if elapsed >= _WINDOW:
+            previous, current, into = self._window_count, 0, elapsed - _WINDOW
+        else:
+            previous, current, into = self._previous_count, self._window_count, elapsed
+        return (previous * (1.0 - into / _WINDOW) + current) / _WINDOW
+
+    async def record(
+        self, *, status: int, cool_down: float | None, state: RateLimitState | None
+    ) -> None:
+        """Slow down on a 429, speed up along the curve on anything else."""
+        if status == 429:
+            self._throttled(cool_down)
+        else:
+            self._succeeded()
+            if cool_down is not None:
+                self.cool_down(cool_down)
+        if state is not None:
+            self.observe(state)
+
+    def _succeeded(self) -> None:
+        now = self._clock.monotonic()
+        elapsed = now - self._window_start
+        if elapsed >= _WINDOW:
+            self._previous_count = self._window_count if elapsed < 2 * _WINDOW else 0
+            self._window_count = 0
+            self._window_start = now - elapsed % _WINDOW
+        self._window_count += 1
+        if not self._recovering:
+            return
+        t = max(0.0, now - self._epoch)
+        target = ADAPTIVE_SCALE * (t - self._k) ** 3 + self._last_max
+        if target >= self._ceiling:
+            target = self._ceiling
+            self._recovering = False
+        self._set_rate(max(self._floor, target), now)
+
+    def _throttled(self, cool_down: float | None) -> None:
+        if cool_down is not None:
+            self.cool_down(cool_down)
+        now = self._clock.monotonic()
+        if now < self._hold_until:
+            return
+        rate = self.rate
+        measured = self.measured_rate()
+        # What the server let through, unless we were sending slower than that;
+        # with no success to go by, a plain multiplicative decrease.
+        last_max = max(self._floor, min(rate, measured) if measured > 0 else rate)
+        self._last_max = last_max
+        self._k = (last_max * (1.0 - ADAPTIVE_BETA) / ADAPTIVE_SCALE) ** (1.0 / 3.0)
+        resume = max(now, self._cooldown_until)
+        self._epoch = resume
+        self._hold_until = max(resume, now + ADAPTIVE_REACTION_TIME)
+        self._recovering = True
+        self._set_rate(max(self._floor, ADAPTIVE_BETA * last_max), now)
+
+    def _set_rate(self, rate: float, now: float) -> None:
+        # Settle the tokens earned at the old rate before the new one applies.
+        old = self.rate
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled_at) * old)
+        self._refilled_at = now
+        self._rate = rate
+
+
 class RateLimiter:
     """One client's limits: a concurrency cap (always local) and a :class:`RateBudget`.
 
@@ -254,11 +415,13 @@ class RateLimiter:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
         self.max_concurrency = max_concurrency
         self._semaphore = asyncio.Semaphore(max_concurrency)
-        self.budget: RateBudget = (
-            rate_limit
-            if isinstance(rate_limit, RateBudget)
-            else LocalBudget(rate_limit, max_wait=max_wait, clock=clock)
-        )
+        self.budget: RateBudget
+        if isinstance(rate_limit, RateBudget):
+            self.budget = rate_limit
+        elif rate_limit is not None and rate_limit.adaptive:
+            self.budget = AdaptiveBudget(rate_limit, max_wait=max_wait, clock=clock)
+        else:
+            self.budget = LocalBudget(rate_limit, max_wait=max_wait, clock=clock)
 
     @property
     def rate_limit(self) -> RateLimit | None:

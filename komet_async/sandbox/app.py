@@ -2,13 +2,18 @@
 
 Every request goes through the same steps, in this order:
 
-1. it is numbered (0, 1, 2 ... per sandbox) and counted under its method name;
-2. it waits ``latency`` seconds;
-3. the :class:`~komet_async.sandbox.FaultPlan` may break it (before the token
+1. it is numbered (0, 1, 2 ... per sandbox) and counted under its method name
+   (and its arrival time noted, when ``record_arrivals`` is on);
+2. with ``throttle_per_second=N``, once N requests were let through in the
+   last second it is refused at once: 429 with ``Retry-After: 1``, counted
+   under :data:`THROTTLED` in ``stats.faults`` (refused requests do not count
+   towards N);
+3. it waits ``latency`` seconds;
+4. the :class:`~komet_async.sandbox.FaultPlan` may break it (before the token
    check and before any data is touched, so a faulted request changes nothing;
    ``slow`` only delays the normal answer);
-4. the token is checked (query string for GET, JSON body for POST);
-5. the method runs.
+5. the token is checked (query string for GET, JSON body for POST);
+6. the method runs.
 
 Refusals come back the way Komet sends them: HTTP 200 with
 ``{"status": "0", "message": "..."}``; an empty list is status 0 with a
@@ -18,9 +23,11 @@ Refusals come back the way Komet sends them: HTTP 200 with
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
@@ -31,12 +38,14 @@ from .data import ORDER_STATUSES, SandboxAPIError, SandboxData, dumps
 from .faults import SLOW, FaultPlan
 from .inject import fault_response
 
-__all__ = ["MAX_BODY_BYTES", "SandboxState", "SandboxStats", "make_app"]
+__all__ = ["MAX_BODY_BYTES", "THROTTLED", "SandboxState", "SandboxStats", "make_app"]
 
 #: Komet refuses request bodies over 64 KB; aiohttp answers 413 beyond this.
 MAX_BODY_BYTES: Final = 64 * 1024
 #: The query/body parameter carrying the token.
 TOKEN_PARAMETER: Final = "authenticationToken"  # noqa: S105 - a parameter name
+#: The ``stats.faults`` key counting requests refused by ``throttle_per_second``.
+THROTTLED: Final = "throttled"
 
 _loads: Callable[[bytes], Any]
 try:
@@ -62,12 +71,15 @@ class SandboxStats:
     - ``faults``: fault kind -> faults injected (``quota`` for the daily quota).
     - ``in_flight``: requests being handled right now; ``peak_in_flight``: the
       most at once so far (to check a client's concurrency cap).
+    - ``arrivals``: with ``record_arrivals``, the :func:`time.monotonic` time
+      each request arrived, in order (to check a client's rate); else ``None``.
     """
 
     requests: dict[str, int] = attrs.field(factory=dict)
     faults: dict[str, int] = attrs.field(factory=dict)
     in_flight: int = 0
     peak_in_flight: int = 0
+    arrivals: list[float] | None = None
 
     @property
     def total(self) -> int:
@@ -90,14 +102,28 @@ class SandboxState:
         token: str,
         faults: FaultPlan | None = None,
         latency: float = 0.0,
+        throttle_per_second: int | None = None,
+        record_arrivals: bool = False,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be >= 0, got {latency!r}")
+        if throttle_per_second is not None and (
+            isinstance(throttle_per_second, bool)
+            or not isinstance(throttle_per_second, int)
+            or throttle_per_second < 1
+        ):
+            raise ValueError(
+                "throttle_per_second must be a positive integer or None, "
+                f"got {throttle_per_second!r}"
+            )
         self.data = data
         self.token = token
         self.faults = faults
         self.latency = latency
-        self.stats = SandboxStats()
+        self.throttle_per_second = throttle_per_second
+        self.stats = SandboxStats(arrivals=[] if record_arrivals else None)
+        # When the requests let through in the last second arrived (oldest first).
+        self._admitted: collections.deque[float] = collections.deque()
         self._seq = 0
         self._stopping: asyncio.Event | None = None
 
@@ -108,6 +134,23 @@ class SandboxState:
         """Number the next request (0-based)."""
         seq, self._seq = self._seq, self._seq + 1
         return seq
+
+    def throttles(self, now: float) -> bool:
+        """Whether a request arriving at ``now`` is over ``throttle_per_second``.
+
+        A rolling one-second window of the requests let through; a request
+        that is not refused takes a place in it.
+        """
+        limit = self.throttle_per_second
+        if limit is None:
+            return False
+        admitted = self._admitted
+        while admitted and admitted[0] <= now - 1.0:
+            admitted.popleft()
+        if len(admitted) >= limit:
+            return True
+        admitted.append(now)
+        return False
 
     def stopping(self) -> asyncio.Event:
         """The event set when the sandbox stops (wakes every pending delay)."""
@@ -165,6 +208,19 @@ class _Handler:
         seq = state.next_seq()
         requests = state.stats.requests
         requests[method] = requests.get(method, 0) + 1
+        if state.throttle_per_second is not None or state.stats.arrivals is not None:
+            now = time.monotonic()
+            if state.stats.arrivals is not None:
+                state.stats.arrivals.append(now)
+            if state.throttles(now):
+                faults = state.stats.faults
+                faults[THROTTLED] = faults.get(THROTTLED, 0) + 1
+                return web.Response(
+                    status=429,
+                    body=_THROTTLED_BODY,
+                    content_type="application/json",
+                    headers={"Retry-After": "1"},
+                )
         if state.latency > 0:
             await state.pause(state.latency)
         plan = state.faults
@@ -258,6 +314,9 @@ class _Handler:
         """POST customer.update."""
         record = self.state.data.update_customer(fields)
         return dumps({"status": "1", "message": "OK", "customerId": record.id})
+
+
+_THROTTLED_BODY: Final = dumps({"status": "0", "message": "Too many requests, slow down."})
 
 
 def _ok(key: str, items: list[dict[str, Any]]) -> bytes:

@@ -40,6 +40,10 @@ class KometSandbox:
     - ``customers``, ``products``, ``standing_orders``: how many records to generate.
     - ``faults``: a :class:`~komet_async.sandbox.FaultPlan`, or ``None`` for none.
     - ``latency``: seconds every request waits before it is answered.
+    - ``throttle_per_second``: refuse requests beyond this many in any rolling
+      second with 429 and ``Retry-After: 1`` (counted as ``stats.faults["throttled"]``);
+      ``None`` (the default) for no limit.
+    - ``record_arrivals``: note each request's arrival time in ``stats.arrivals``.
     - ``host``, ``port``: where to listen; ``port=0`` picks a free port.
     - ``token``: the valid token (default: derived from the seed).
     - ``date_span``: the dates generated records fall in.
@@ -58,6 +62,8 @@ class KometSandbox:
         standing_orders: int = 200,
         faults: FaultPlan | None = None,
         latency: float = 0.0,
+        throttle_per_second: int | None = None,
+        record_arrivals: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         token: str | None = None,
@@ -80,6 +86,8 @@ class KometSandbox:
             token=token if token is not None else token_for_seed(seed),
             faults=faults,
             latency=latency,
+            throttle_per_second=throttle_per_second,
+            record_arrivals=record_arrivals,
         )
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -115,6 +123,11 @@ class KometSandbox:
     def latency(self) -> float:
         """Seconds each request waits before it is answered."""
         return self._state.latency
+
+    @property
+    def throttle_per_second(self) -> int | None:
+        """Requests let through per rolling second (``None``: no limit)."""
+        return self._state.throttle_per_second
 
     @property
     def running(self) -> bool:
