@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiohttp
 import attrs
@@ -25,7 +25,7 @@ from ._sansio import Response, error_for_status
 from ._version import __version__
 from .errors import RateLimitedError, TransportError
 
-__all__ = ["DEFAULT_TIMEOUT", "ClientStats", "RequestSpec", "SessionManager"]
+__all__ = ["DEFAULT_TIMEOUT", "ClientBase", "ClientStats", "RequestSpec", "SessionManager"]
 
 #: Total time one attempt may take, connection and body included.
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=30.0)
@@ -279,3 +279,43 @@ class SessionManager:
             method=spec.name,
             url=url,
         )
+
+
+_C = TypeVar("_C", bound="ClientBase")
+
+
+class ClientBase:
+    """What every API client shares: one :class:`SessionManager` and its lifecycle."""
+
+    _core: SessionManager
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters: requests sent, retries, rate-limit waits, failures."""
+        return self._core.stats
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._core.retry_policy
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client has been closed."""
+        return self._core.closed
+
+    async def aclose(self) -> None:
+        """Close the client (and the aiohttp session, if the client created it)."""
+        await self._core.aclose()
+
+    async def __aenter__(self: _C) -> _C:
+        await self._core.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -11,7 +11,6 @@ import re
 import typing
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -31,7 +30,7 @@ from ._sansio import (
     encode_json_body,
     envelope_ok,
 )
-from ._session import DEFAULT_MAX_CONCURRENCY, ClientStats, RequestSpec, SessionManager
+from ._session import DEFAULT_MAX_CONCURRENCY, ClientBase, RequestSpec, SessionManager
 from .endpoints.customers import Customers
 from .endpoints.products import Products
 from .endpoints.standing_orders import StandingOrders
@@ -60,7 +59,7 @@ def _refuse_token_override(values: Mapping[str, Any], where: str, method: str) -
         )
 
 
-class KometClient:
+class KometClient(ClientBase):
     """An asyncio client for the Komet Sales API.
 
     Use it as an async context manager (or call :meth:`aclose`)::
@@ -120,39 +119,6 @@ class KometClient:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<KometClient {self.base_url} token=*** {state}>"
-
-    # --- lifecycle ----------------------------------------------------------
-
-    @property
-    def stats(self) -> ClientStats:
-        """Counters: requests sent, retries, rate-limit waits, failures."""
-        return self._core.stats
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        """The retry policy in force."""
-        return self._core.retry_policy
-
-    @property
-    def closed(self) -> bool:
-        """Whether the client has been closed."""
-        return self._core.closed
-
-    async def aclose(self) -> None:
-        """Close the client (and the aiohttp session, if the client created it)."""
-        await self._core.aclose()
-
-    async def __aenter__(self) -> KometClient:
-        await self._core.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- any method ---------------------------------------------------------
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import urllib.parse
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -22,7 +21,7 @@ from .._ratelimit import RateBudget, RateLimit
 from .._redact import Redactor
 from .._retry import RetryPolicy
 from .._sansio import Response, body_excerpt, decode_json, encode_json_body
-from .._session import DEFAULT_MAX_CONCURRENCY, ClientStats, RequestSpec, SessionManager
+from .._session import DEFAULT_MAX_CONCURRENCY, ClientBase, RequestSpec, SessionManager
 from ..errors import (
     AuthenticationError,
     HTTPStatusError,
@@ -62,7 +61,7 @@ def default_rate_limit(auth: BasicAuth | OAuth2) -> RateLimit:
     return RateLimit.per_minute(60, burst=5)
 
 
-class KountaClient:
+class KountaClient(ClientBase):
     """An asyncio client for the Kounta (Lightspeed O-Series) customers API.
 
     Takes the same options, with the same meaning, as
@@ -116,39 +115,6 @@ class KountaClient:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<KountaClient {self.company_url} auth={type(self.auth).__name__} {state}>"
-
-    # --- lifecycle (as KometClient) -------------------------------------------------
-
-    @property
-    def stats(self) -> ClientStats:
-        """Counters: requests sent, retries, rate-limit waits, failures."""
-        return self._core.stats
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        """The retry policy in force."""
-        return self._core.retry_policy
-
-    @property
-    def closed(self) -> bool:
-        """Whether the client has been closed."""
-        return self._core.closed
-
-    async def aclose(self) -> None:
-        """Close the client (and the aiohttp session, if the client created it)."""
-        await self._core.aclose()
-
-    async def __aenter__(self) -> KountaClient:
-        await self._core.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- transport, used by the endpoints ------------------------------------------
 
