@@ -290,8 +290,8 @@ class AdaptiveBudget(LocalBudget):
     - it never goes above ``per_second`` nor below ``ADAPTIVE_MIN_RATE``.
 
     The token bucket paces requests at the current :attr:`rate`. Each response
-    costs a few float operations and no allocation once the rate is back at
-    the ceiling. ``learns_from_responses`` makes the session call
+    costs a counter update and, while recovering, one point of the curve: O(1),
+    no containers. ``learns_from_responses`` makes the session call
     :meth:`record` for every response.
     """
 
