@@ -221,6 +221,10 @@ class _Handler:
                     content_type="application/json",
                     headers={"Retry-After": "1"},
                 )
+        if request.method == "POST":
+            # Read the body before any pause: a slow answer still carries out the
+            # write after the client gave up, as a real slow server would.
+            await request.read()
         if state.latency > 0:
             await state.pause(state.latency)
         plan = state.faults

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import traceback
 from collections.abc import AsyncIterator
@@ -199,6 +200,18 @@ async def test_slow_without_retries_is_a_timeout() -> None:
     async with pair(plan, retry=RetryPolicy.disabled(), timeout=0.3) as (_, komet):
         with pytest.raises(TransportError, match="timed out"):
             await komet.customers.list()
+
+
+async def test_slow_update_is_applied_after_the_client_gave_up() -> None:
+    """A customer.update held past the client's timeout is still carried out by the server."""
+    plan = FaultPlan(first_n=1, first_n_kind="slow", slow_delay=0.4)
+    async with pair(plan, retry=RetryPolicy.disabled(), timeout=0.1) as (box, komet):
+        target = box.data.customers[0]
+        with pytest.raises(TransportError) as info:
+            await komet.customers.update(CustomerUpdate(customer_id=target.id, name="Held Back"))
+        assert info.value.timed_out
+        await asyncio.sleep(0.6)
+        assert box.data.customer_records[target.id].wire["name"] == "Held Back"
 
 
 async def test_html_page_is_a_response_format_error_not_retried() -> None:
