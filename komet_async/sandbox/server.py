@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
-from types import TracebackType
-from typing import Final
 
 from aiohttp import web
 
+from ._runner import SandboxServer
 from .app import SandboxState, SandboxStats, make_app
 from .data import SandboxData
 from .faults import FaultPlan
 from .generate import DEFAULT_DATE_SPAN, generate
 
 __all__ = ["KometSandbox", "token_for_seed"]
-
-#: How long stopping waits for answers already being written.
-SHUTDOWN_TIMEOUT: Final = 2.0
 
 
 def token_for_seed(seed: int) -> str:
@@ -26,7 +23,7 @@ def token_for_seed(seed: int) -> str:
     return f"sbx-{digest[:36]}"
 
 
-class KometSandbox:
+class KometSandbox(SandboxServer):
     """A fake Komet Sales API with generated data and optional fault injection.
 
     ::
@@ -53,6 +50,8 @@ class KometSandbox:
     sandbox is created, so it can be inspected before :meth:`start`.
     """
 
+    api_path = "/api"
+
     def __init__(
         self,
         *,
@@ -71,9 +70,8 @@ class KometSandbox:
     ) -> None:
         if token is not None and (not isinstance(token, str) or not token.strip()):
             raise ValueError("token must be a non-empty string")
+        super().__init__(host=host, port=port)
         self.seed = seed
-        self.host = host
-        self._port = port
         data = generate(
             seed,
             customers=customers,
@@ -89,9 +87,6 @@ class KometSandbox:
             throttle_per_second=throttle_per_second,
             record_arrivals=record_arrivals,
         )
-        self._app: web.Application | None = None
-        self._runner: web.AppRunner | None = None
-        self._bound_port: int | None = None
 
     def __repr__(self) -> str:
         where = self.base_url if self._bound_port is not None else "not running"
@@ -129,89 +124,11 @@ class KometSandbox:
         """Requests let through per rolling second (``None``: no limit)."""
         return self._state.throttle_per_second
 
-    @property
-    def running(self) -> bool:
-        """Whether the server is listening."""
-        return self._bound_port is not None
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (known once started)."""
-        if self._bound_port is None:
-            raise RuntimeError("the sandbox is not running; start it first")
-        return self._bound_port
-
-    @property
-    def url(self) -> str:
-        """``http://host:port``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The API base URL to give a client: ``http://host:port/api``."""
-        return f"{self.url}/api"
-
     # --- the application ----------------------------------------------------
-
-    @property
-    def app(self) -> web.Application:
-        """The application :meth:`start` serves (created on first use, anew after :meth:`stop`)."""
-        if self._app is None:
-            self._app = make_app(self._state)
-        return self._app
 
     def make_app(self) -> web.Application:
         """A new application sharing this sandbox's data, faults and stats, to embed elsewhere."""
         return make_app(self._state)
 
-    # --- lifecycle ----------------------------------------------------------
-
-    async def start(self) -> None:
-        """Start listening; idempotent."""
-        if self._runner is not None:
-            return
-        # No access log: GET URLs carry the token in their query string.
-        runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self._port)
-            await site.start()
-            address = runner.addresses[0]
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._bound_port = int(address[1])
-
-    async def stop(self) -> None:
-        """Stop listening and close every connection; idempotent.
-
-        Pending ``latency`` and ``slow`` delays end at once (with a 503).
-        """
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        self._state.stopping().set()
-        self._bound_port = None
-        try:
-            await runner.cleanup()
-        finally:
-            # A restarted sandbox delays requests again, with an application
-            # of its own (aiohttp applications are not meant to be run twice).
-            self._state.stopping().clear()
-            self._app = None
-
-    async def __aenter__(self) -> KometSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def _stopping(self) -> asyncio.Event:
+        return self._state.stopping()

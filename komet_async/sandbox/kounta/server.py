@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Final
+import asyncio
 
 from aiohttp import web
 
+from .._runner import SandboxServer
 from ..faults import FaultPlan
 from .app import KountaOptions, KountaState, KountaStats, make_app
 from .auth import RateWindow, TokenStore, derive
@@ -16,10 +16,9 @@ from .webhooks import Deliverer, Delivery, WebhookStore
 __all__ = ["KountaSandbox"]
 
 #: How long stopping waits for answers already being written.
-SHUTDOWN_TIMEOUT: Final = 2.0
 
 
-class KountaSandbox:
+class KountaSandbox(SandboxServer):
     """A fake Kounta (Lightspeed O-Series) customers API with fault injection.
 
     ::
@@ -60,6 +59,8 @@ class KountaSandbox:
     before :meth:`start`.
     """
 
+    api_path = "/v1"
+
     def __init__(
         self,
         *,
@@ -86,8 +87,7 @@ class KountaSandbox:
         if isinstance(company_id, bool) or not isinstance(company_id, int) or company_id < 1:
             raise ValueError(f"company_id must be a positive integer, got {company_id!r}")
         self.seed = seed
-        self.host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         data = KountaData(
             seed=seed, customers=customers, company_id=company_id, abridged_lists=abridged_lists
         )
@@ -116,9 +116,6 @@ class KountaSandbox:
                 else None
             ),
         )
-        self._app: web.Application | None = None
-        self._runner: web.AppRunner | None = None
-        self._bound_port: int | None = None
 
     def __repr__(self) -> str:
         where = self.base_url if self._bound_port is not None else "not running"
@@ -198,90 +195,19 @@ class KountaSandbox:
         """Wait until ``count`` webhook deliveries were made; ``TimeoutError`` after ``timeout``."""
         return await self._state.deliverer.wait_for(count, timeout)
 
-    @property
-    def running(self) -> bool:
-        """Whether the server is listening."""
-        return self._bound_port is not None
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (known once started)."""
-        if self._bound_port is None:
-            raise RuntimeError("the sandbox is not running; start it first")
-        return self._bound_port
-
-    @property
-    def url(self) -> str:
-        """``http://host:port``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The API base URL to give a client: ``http://host:port/v1``."""
-        return f"{self.url}/v1"
-
     # --- the application ----------------------------------------------------
-
-    @property
-    def app(self) -> web.Application:
-        """The application :meth:`start` serves (created on first use, anew after :meth:`stop`)."""
-        if self._app is None:
-            self._app = make_app(self._state)
-        return self._app
 
     def make_app(self) -> web.Application:
         """A new application sharing this sandbox's data, tokens and stats, to embed elsewhere."""
         return make_app(self._state)
 
-    # --- lifecycle ----------------------------------------------------------
+    def _stopping(self) -> asyncio.Event:
+        return self._state.stopping()
 
-    async def start(self) -> None:
-        """Start listening (and open the webhook delivery session); idempotent."""
-        if self._runner is not None:
-            return
-        # No access log: it would only add noise, and Basic credentials must never be printed.
-        runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self._port)
-            await site.start()
-            address = runner.addresses[0]
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._bound_port = int(address[1])
+    async def _started(self) -> None:
+        """Open the webhook delivery session."""
         self._state.deliverer.open()
 
-    async def stop(self) -> None:
-        """Stop listening, finish or cancel webhook deliveries, close their session; idempotent.
-
-        Pending ``latency`` and ``slow`` delays end at once (with a 503).
-        """
-        runner, self._runner = self._runner, None
-        if runner is None:
-            await self._state.deliverer.close()
-            return
-        self._state.stopping().set()
-        self._bound_port = None
-        try:
-            await runner.cleanup()
-        finally:
-            self._state.stopping().clear()
-            self._app = None
-            await self._state.deliverer.close()
-
-    async def __aenter__(self) -> KountaSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    async def _stopped(self) -> None:
+        """Finish or cancel webhook deliveries and close their session."""
+        await self._state.deliverer.close()
