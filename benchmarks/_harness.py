@@ -1,0 +1,154 @@
+"""What every comparison shares: result rows, interleaved rounds, optional imports, servers."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+#: The repository root: child processes run ``python -m benchmarks...`` from here.
+ROOT = Path(__file__).resolve().parent.parent
+
+#: What a comparison tells the reader when a reference library is missing.
+INSTALL_HINT = "skipped (pip install pydantic msgspec httpx)"
+
+
+class Skipped(Exception):
+    """A comparison cannot run here (a reference library is not installed)."""
+
+
+@dataclasses.dataclass
+class Row:
+    """One contender of one comparison: its samples (one per round) and how to read them."""
+
+    comparison: str
+    contender: str
+    unit: str
+    samples: list[float] = dataclasses.field(default_factory=list)
+    #: The row the others are divided by (one per comparison, or none).
+    baseline: bool = False
+    #: Samples taken with the garbage collector paused (structuring comparisons only).
+    paused: list[float] | None = None
+    #: The issue's target, quoted; never turned into a pass/fail.
+    target: str = ""
+    note: str = ""
+    #: The value is already a ratio (or a count): print it, divide nothing by it.
+    plain: bool = False
+
+
+def median(values: list[float]) -> float:
+    """The median (the mean of the middle two for an even count)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def interleave(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Run every contender once per round, rotating who goes first.
+
+    Interleaving spreads slow drifts of a shared machine (another job, thermal
+    throttling) over every contender instead of charging them to whoever ran
+    last; rotating the order keeps "always first after a warm-up" from
+    favouring one of them.
+    """
+    names = list(contenders)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(rounds):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(contenders[name]())
+    return samples
+
+
+def optional(module: str) -> ModuleType | None:
+    """Import a reference library lazily; ``None`` when it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def require(module: str) -> Any:
+    """Import a library the comparison cannot run without, or skip the comparison."""
+    found = optional(module)
+    if found is None:
+        raise Skipped(INSTALL_HINT)
+    return found
+
+
+@contextlib.contextmanager
+def server_process(*args: str, ready_timeout: float = 120.0) -> Iterator[int]:
+    """Start ``python -m benchmarks._servers ARGS`` and yield the port it listens on.
+
+    The server gets a process (and so a core) of its own: in one process the
+    server's work would share the client's event loop and be charged to the
+    client being measured.
+    """
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "benchmarks._servers", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        # Generating a large sandbox takes seconds; the port line says it is listening.
+        line = proc.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"benchmark server {args} did not start (said {line!r})")
+        yield int(line.split()[1])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_child(*args: str, timeout: float = 600.0) -> str:
+    """Run ``python -m benchmarks.ARGS`` in a fresh process; return its last stdout line."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"child {args} failed:\n{done.stderr[-2000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+class Stopwatch:
+    """``with Stopwatch() as watch: ...`` then ``watch.seconds``."""
+
+    seconds: float = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._start

@@ -1,0 +1,96 @@
+"""The structuring comparisons (``flat``, ``nested``): bytes on the wire to typed objects.
+
+Every contender gets the same bytes. Each sample times ``calls`` calls in a
+row; the objects of one call are dropped before the next, outside the clock.
+Samples are taken twice: with the garbage collector running (what users run)
+and with it paused around the timed calls, because pydantic's rates swing
+with the collector (it triggers full collections on large nested results).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._harness import INSTALL_HINT, Row, interleave, optional, require
+
+
+def _rate(parse: Callable[[], Any], records: int, calls: int, paused: bool) -> float:
+    """Records per second over ``calls`` calls of ``parse``."""
+    total = 0.0
+    for _ in range(calls):
+        if paused:
+            gc.disable()
+        try:
+            start = time.perf_counter()
+            result = parse()
+            total += time.perf_counter() - start
+        finally:
+            if paused:
+                gc.enable()
+        assert len(result) == records, (len(result), records)
+        del result
+    return records * calls / total
+
+
+def compare(
+    name: str,
+    body: bytes,
+    records: int,
+    ours: Callable[[], Any],
+    pick: int,
+    unit: str,
+    target: str,
+    rounds: int,
+    calls: int,
+    note: str,
+) -> list[Row]:
+    """Run ours, pydantic (baseline), msgspec (floor) and orjson dicts on ``body``.
+
+    ``pick`` chooses the flat (0) or nested (1) model of the reference builders.
+    """
+    import orjson
+
+    from ._models import msgspec_decoders, pydantic_models
+
+    require("pydantic")
+    adapter = pydantic_models()[pick]
+    contenders: dict[str, Callable[[], Any]] = {
+        "pydantic TypeAdapter.validate_json": lambda: adapter.validate_json(body),
+        "ours: decode_json + Decoder.structure": ours,
+    }
+    have_msgspec = optional("msgspec") is not None
+    if have_msgspec:
+        decoder = msgspec_decoders()[pick]
+        contenders["msgspec json.Decoder (floor)"] = lambda: decoder.decode(body)
+    contenders["orjson.loads dicts (reference)"] = lambda: orjson.loads(body)
+
+    # A first call of each outside the clock: generated structure functions,
+    # pydantic's and msgspec's schema caches.
+    for parse in contenders.values():
+        assert len(parse()) == records
+
+    def timed(parse: Callable[[], Any], paused: bool) -> Callable[[], float]:
+        return lambda: _rate(parse, records, calls, paused)
+
+    with_gc = interleave({k: timed(v, False) for k, v in contenders.items()}, rounds)
+    without_gc = interleave({k: timed(v, True) for k, v in contenders.items()}, rounds)
+    rows = []
+    for contender in contenders:
+        rows.append(
+            Row(
+                name,
+                contender,
+                unit,
+                with_gc[contender],
+                baseline=contender.startswith("pydantic"),
+                paused=without_gc[contender],
+                target=target if contender.startswith("ours") else "",
+                note=note if contender.startswith("pydantic") else "",
+            )
+        )
+    if not have_msgspec:
+        rows.append(Row(name, "msgspec json.Decoder (floor)", unit, note=INSTALL_HINT))
+    return rows

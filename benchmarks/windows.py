@@ -1,0 +1,88 @@
+"""``windows``: one year of standing orders in date windows, against a 20 ms sandbox.
+
+The issue's target 5: wall time at most 1.15x the ideal, where ideal =
+ceil(windows / concurrency) x latency + the transfer time of one window alone.
+The sandbox runs in a subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+
+from komet_async import KometClient
+from komet_async.pagination import split_range
+from komet_async.sandbox import token_for_seed
+
+from ._harness import Row, Stopwatch, median, server_process
+
+NAME = "windows"
+TARGET = "wall/ideal <= 1.15"
+LATENCY = 0.02
+CONCURRENCY = 8
+SEED = 5
+YEAR = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+#: The default window of ``standing_orders.iter`` (31 days).
+WINDOW_DAYS = 31
+
+
+async def _round(base: str) -> tuple[float, float, int]:
+    """One round: (wall of iter().collect(), median transfer of one window alone, orders)."""
+    async with KometClient(
+        token_for_seed(SEED), base_url=base, max_concurrency=CONCURRENCY
+    ) as komet:
+        # Warm the connection and the structure functions outside the clock.
+        await komet.standing_orders.list(date_from=YEAR[0], date_to=YEAR[0], status="All")
+        transfers = []
+        for start, end in split_range(*YEAR, WINDOW_DAYS):
+            with Stopwatch() as alone:
+                await komet.standing_orders.list(date_from=start, date_to=end, status="All")
+            transfers.append(alone.seconds - LATENCY)
+        with Stopwatch() as watch:
+            orders = await komet.standing_orders.iter(
+                date_from=YEAR[0], date_to=YEAR[1], concurrency=CONCURRENCY, status="All"
+            ).collect()
+    return watch.seconds, median(transfers), len(orders)
+
+
+def run(rounds: int, quick: bool) -> list[Row]:
+    """Wall time, the ideal and their ratio, one sample per round."""
+    windows = len(split_range(*YEAR, WINDOW_DAYS))
+    walls: list[float] = []
+    ideals: list[float] = []
+    orders = 0
+    with server_process(
+        "sandbox",
+        "--seed",
+        str(SEED),
+        "--customers",
+        "100",
+        "--products",
+        "300",
+        "--standing-orders",
+        "2000",
+        "--latency",
+        str(LATENCY),
+    ) as port:
+        base = f"http://127.0.0.1:{port}/api"
+        for _ in range(rounds):
+            wall, transfer, orders = asyncio.run(_round(base))
+            walls.append(wall * 1000)
+            ideals.append((math.ceil(windows / CONCURRENCY) * LATENCY + transfer) * 1000)
+    note = (
+        f"{windows} windows of {WINDOW_DAYS} d, concurrency {CONCURRENCY}, "
+        f"{orders:,} orders, sandbox (subprocess) latency {LATENCY * 1000:g} ms"
+    )
+    return [
+        Row(NAME, "ideal (rounds x latency + one window)", "ms", ideals, plain=True, note=note),
+        Row(NAME, "iter(...).collect() wall", "ms", walls, plain=True),
+        Row(
+            NAME,
+            "wall / ideal",
+            "ratio",
+            [w / i for w, i in zip(walls, ideals, strict=True)],
+            plain=True,
+            target=TARGET,
+        ),
+    ]
