@@ -23,14 +23,24 @@ from ._redact import Redactor
 from ._retry import Retrier, RetryPolicy
 from ._sansio import Response, error_for_status
 from ._version import __version__
-from .errors import RateLimitedError, TransportError
+from .errors import RateLimitedError, ResponseTooLargeError, TransportError
 
-__all__ = ["DEFAULT_TIMEOUT", "ClientBase", "ClientStats", "RequestSpec", "SessionManager"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "ClientBase",
+    "ClientStats",
+    "RequestSpec",
+    "SessionManager",
+]
 
 #: Total time one attempt may take, connection and body included.
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=30.0)
 #: Default cap on requests in flight at once for one client.
 DEFAULT_MAX_CONCURRENCY: Final = 8
+#: Default cap on one response body (decompressed): far above any real page
+#: (5,000 customers are about 1 MB), far below what would hurt a service.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 
 USER_AGENT: Final = f"komet-async/{__version__} aiohttp/{aiohttp.__version__}"
 
@@ -109,7 +119,17 @@ class SessionManager:
         redactor: Redactor | None = None,
         clock: Clock | None = None,
         headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ValueError(
+                f"max_response_bytes must be a positive integer, got {max_response_bytes!r}"
+            )
+        self.max_response_bytes = max_response_bytes
         self.retry_policy = retry if retry is not None else RetryPolicy()
         self.timeout = as_timeout(timeout)
         self.redactor = redactor or Redactor()
@@ -246,7 +266,7 @@ class SessionManager:
                 timeout=self.timeout,
                 allow_redirects=False,
             ) as resp:
-                body = await resp.read()
+                body = await self._read_body(spec, resp)
                 response = Response(resp.status, resp.headers, body, str(resp.url))
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             raise self._transport_error(spec, exc) from self.redactor.exception(exc)
@@ -261,6 +281,37 @@ class SessionManager:
                 attempt,
             )
         return response
+
+    async def _read_body(self, spec: RequestSpec, resp: aiohttp.ClientResponse) -> bytes:
+        """The whole body, or :class:`ResponseTooLargeError` once it passes the limit."""
+        limit = self.max_response_bytes
+        length = resp.content_length
+        # An uncompressed body of a declared, acceptable length is read in one
+        # go (the common case: no per-chunk work). Compressed bodies are counted
+        # as they decompress: their Content-Length says nothing of their size.
+        if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
+            return await resp.read()
+        if length is not None and length > limit and "Content-Encoding" not in resp.headers:
+            raise self._too_large(spec)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                # Closing (not releasing) drops the connection with the rest unread.
+                resp.close()
+                raise self._too_large(spec)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, spec: RequestSpec) -> ResponseTooLargeError:
+        limit = self.max_response_bytes
+        return ResponseTooLargeError(
+            f"{spec.name}: the response body exceeds max_response_bytes ({limit:,} bytes)",
+            limit=limit,
+            method=spec.name,
+            url=self.redactor.url(spec.url),
+        )
 
     def _transport_error(self, spec: RequestSpec, exc: BaseException) -> TransportError:
         url = self.redactor.url(spec.url)

@@ -30,7 +30,13 @@ from ._sansio import (
     encode_json_body,
     envelope_ok,
 )
-from ._session import DEFAULT_MAX_CONCURRENCY, ClientBase, RequestSpec, SessionManager
+from ._session import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientBase,
+    RequestSpec,
+    SessionManager,
+)
 from .endpoints.customers import Customers
 from .endpoints.products import Products
 from .endpoints.standing_orders import StandingOrders
@@ -76,8 +82,15 @@ class KometClient(ClientBase):
       per user per day, ``RateLimit(per_day=1000)`` enforces it).
     - ``timeout``: seconds or an ``aiohttp.ClientTimeout`` per attempt (default 30 s).
     - ``max_concurrency``: requests in flight at once (default 8).
+    - ``max_response_bytes``: the largest response body (decompressed) the
+      client reads (default 64 MiB); a larger one raises
+      :class:`~komet_async.errors.ResponseTooLargeError` without being held.
     - ``clock``: where time comes from; tests pass
       :class:`komet_async.testing.FakeClock`.
+
+    TLS certificates are always verified on the session the client makes;
+    to turn verification off (a test proxy), pass your own ``session`` built
+    with ``aiohttp.TCPConnector(ssl=False)``: there is no flag for it.
 
     One client may be shared by any number of tasks of one event loop.
     """
@@ -92,6 +105,7 @@ class KometClient(ClientBase):
         rate_limit: RateLimit | RateBudget | None = None,
         timeout: float | aiohttp.ClientTimeout | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         clock: Clock | None = None,
     ) -> None:
         if not isinstance(token, str) or not token.strip():
@@ -107,6 +121,7 @@ class KometClient(ClientBase):
             max_concurrency=max_concurrency,
             redactor=redactor,
             clock=clock,
+            max_response_bytes=max_response_bytes,
         )
         self._decoder = Decoder(naming="camel", redactor=redactor)
         #: ``customer.list`` and ``customer.update``.

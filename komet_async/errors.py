@@ -13,7 +13,8 @@ Every error the library raises on purpose derives from one root, so
     │   └── ServerError          5xx
     ├── APIError                 Komet envelope with status 0 (.message)
     └── ResponseFormatError      body is not JSON, has no envelope, or a field
-                                 cannot be converted (.path, .value)
+        │                        cannot be converted (.path, .value)
+        └── ResponseTooLargeError  the body exceeds max_response_bytes (.limit)
 
 Two families live beside the code that raises them, under the same root:
 ``komet_async.kounta.webhooks.WebhookError`` (a bad webhook delivery, with its
@@ -38,6 +39,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitedError",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "ValidationError",
@@ -272,3 +274,20 @@ class ResponseFormatError(KometError):
             "value": self.value,
             "body_excerpt": self.body_excerpt,
         }
+
+
+class ResponseTooLargeError(ResponseFormatError):
+    """The response body (after decompression) exceeds the client's ``max_response_bytes``.
+
+    Reading stops at the limit: a runaway or hostile body (a 50 MB page, a
+    gzip bomb) costs at most ``limit`` bytes of memory. It is not retried.
+    """
+
+    def __init__(
+        self, message: str, *, limit: int, method: str | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "limit": self.limit}

@@ -21,7 +21,13 @@ from .._ratelimit import RateBudget, RateLimit
 from .._redact import Redactor
 from .._retry import RetryPolicy
 from .._sansio import Response, body_excerpt, decode_json, encode_json_body
-from .._session import DEFAULT_MAX_CONCURRENCY, ClientBase, RequestSpec, SessionManager
+from .._session import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientBase,
+    RequestSpec,
+    SessionManager,
+)
 from ..errors import (
     AuthenticationError,
     HTTPStatusError,
@@ -82,6 +88,7 @@ class KountaClient(ClientBase):
         rate_limit: RateLimit | RateBudget | _Default | None = DEFAULT,
         timeout: float | aiohttp.ClientTimeout | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         clock: Clock | None = None,
     ) -> None:
         if isinstance(company_id, bool) or not isinstance(company_id, int) or company_id < 1:
@@ -105,6 +112,7 @@ class KountaClient(ClientBase):
             max_concurrency=max_concurrency,
             redactor=redactor,
             clock=clock,
+            max_response_bytes=max_response_bytes,
         )
         self._decoder = Decoder(naming="snake", redactor=redactor)
         #: ``/companies/{id}/customers``: list, get, find, create, update.
