@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import typing
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -217,8 +217,13 @@ class KometClient(ClientBase):
         key: str,
         model: type[T],
         extra_problems: Iterable[str] = (),
+        keep: Callable[[Any], bool] | None = None,
     ) -> list[T]:
-        """GET a list method: validate and encode ``query``, structure ``key`` as ``model`` s."""
+        """GET a list method: validate and encode ``query``, structure ``key`` as ``model`` s.
+
+        ``keep(raw_record)`` picks the records worth structuring (a date window
+        keeps the orders it owns): the others are dropped before any work.
+        """
         self._validate(query, method, extra_problems)
         try:
             envelope = await self._get(method, encode(query, flags="bool"))
@@ -226,6 +231,8 @@ class KometClient(ClientBase):
             if exc.is_not_found:  # Komet answers an empty result with status 0
                 return []
             raise
+        if keep is not None and isinstance(envelope.get(key), list):
+            envelope = {**envelope, key: [raw for raw in envelope[key] if keep(raw)]}
         # The sequence hook reads null as [], so a null list is simply empty.
         found: list[T] = self._payload(envelope, key, list[model], method)  # type: ignore[valid-type]
         return found

@@ -18,7 +18,7 @@ from komet_async import (
     TransportError,
     ValidationError,
 )
-from komet_async.endpoints.standing_orders import _worth_splitting
+from komet_async.endpoints.standing_orders import _owned_by, _worth_splitting
 from komet_async.pagination import (
     AsyncPaginator,
     DateWindows,
@@ -227,7 +227,54 @@ def test_what_is_worth_splitting(error: BaseException, expected: bool) -> None:
     assert _worth_splitting(error) is expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"startDate": "2025-02-01"}, True),
+        ({"startDate": "2025-02-28T00:00:00"}, True),
+        ({"startDate": "2025-01-31"}, False),  # the window before owns it
+        ({"startDate": "2025-03-01"}, False),
+        ({"startDate": "2020-01-01"}, False),  # clamped to the span's first day
+        ({"startDate": "2030-01-01"}, False),
+        ({"startDate": ""}, True),  # unreadable: structured, DateWindows decides
+        ({"startDate": None}, True),
+        ({}, True),
+        ("not an object", True),
+    ],
+)
+def test_raw_orders_owned_by_a_window(raw: object, expected: bool) -> None:
+    """A window keeps the raw orders whose clamped start date it holds, and unreadable ones."""
+    keep = _owned_by((D(2025, 2, 1), D(2025, 2, 28)), (D(2025, 1, 1), D(2025, 12, 31)))
+    assert keep(raw) is expected
+
+
+def test_raw_orders_before_the_span_belong_to_its_first_window() -> None:
+    """An order that began before the span is owned (clamped) by the first window."""
+    keep = _owned_by((D(2025, 1, 1), D(2025, 1, 31)), (D(2025, 1, 1), D(2025, 12, 31)))
+    assert keep({"startDate": "2019-06-01"}) is True
+
+
 # --- through the client, against the sandbox ---------------------------------------
+
+
+async def test_each_order_is_structured_once_across_windows() -> None:
+    """iter() structures each order once, though every window it overlaps returns it."""
+    sandbox = KometSandbox(seed=5, customers=50, products=20, standing_orders=200)
+    async with sandbox, KometClient(sandbox.token, base_url=sandbox.base_url) as komet:
+        structured: list[int] = []
+        real = komet._decoder.structure
+
+        def counting(data: object, tp: object, **kwargs: object) -> object:
+            if isinstance(data, list):
+                structured.append(len(data))
+            return real(data, tp, **kwargs)  # type: ignore[arg-type]
+
+        komet._decoder.structure = counting  # type: ignore[method-assign]
+        orders = await komet.standing_orders.iter(
+            date_from=D(2025, 1, 1), date_to=D(2025, 12, 31), status="All"
+        ).collect()
+    assert len(orders) == len({o.id for o in orders}) > 0
+    assert sum(structured) == len(orders)
 
 
 async def test_three_years_of_standing_orders_exactly() -> None:

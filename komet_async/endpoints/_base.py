@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -19,6 +19,7 @@ class KometTransport(Protocol):
         key: str,
         model: type[T],
         extra_problems: Iterable[str] = (),
+        keep: Callable[[Any], bool] | None = None,
     ) -> list[T]: ...
 
     async def _update(self, method: str, request: Any, *, key: str) -> int: ...
