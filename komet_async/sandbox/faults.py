@@ -11,9 +11,10 @@ The fault kinds, as the sandbox serves them (see :mod:`komet_async.sandbox.app`)
 ``http_500`` ``http_502`` ``http_503`` ``http_504``
     That HTTP status with a plain-text or proxy-style HTML body. Retried by the client.
 ``429_seconds``
-    429 with ``Retry-After: 1``.
+    429 with ``Retry-After: 1`` (the plan's ``retry_after``, 1 by default).
 ``429_date``
-    429 with ``Retry-After`` as an HTTP date 1-2 seconds ahead.
+    429 with ``Retry-After`` as an HTTP date 1-2 seconds ahead (``2 * retry_after``
+    seconds ahead, truncated to the whole second as HTTP dates are).
 ``429_none``
     429 with no ``Retry-After`` and the plain-text body ``Limit exceeded``
     (the client falls back to its own backoff).
@@ -157,6 +158,10 @@ class FaultPlan:
     - ``slow_delay``: seconds a ``slow`` fault holds the answer back.
     - ``daily_quota``: requests allowed per sandbox; every later request gets
       :data:`QUOTA` (429 until the next midnight). ``None`` means no quota.
+    - ``retry_after``: seconds the ``429_seconds`` fault asks for (sent as
+      ``Retry-After: 1`` for the default 1.0, as a decimal such as ``0.05``
+      otherwise); ``429_date`` sends an HTTP date ``2 * retry_after`` seconds
+      ahead. Smaller values make a soak through many 429s fast.
     """
 
     rate: float = attrs.field(default=0.0, validator=_check_rate)
@@ -171,6 +176,7 @@ class FaultPlan:
     first_n_kind: str = attrs.field(default=HTTP_503, validator=attrs.validators.in_(FAULT_KINDS))
     slow_delay: float = attrs.field(default=2.0, validator=_non_negative)
     daily_quota: int | None = attrs.field(default=None, validator=_check_quota)
+    retry_after: float = attrs.field(default=1.0, validator=_non_negative)
 
     def rate_for(self, method: str) -> float:
         """The fault probability for ``method`` (its ``per_method`` override, else ``rate``)."""

@@ -71,10 +71,10 @@ async def fault_response(kind: str, request: web.Request, plan: FaultPlan) -> we
         page = _NGINX_PAGE.format(status=status, reason=reason)
         return web.Response(status=status, text=page, content_type="text/html")
     if kind == RATE_LIMITED_SECONDS:
-        return _too_many({"Retry-After": "1"})
+        return _too_many({"Retry-After": f"{plan.retry_after:g}"})
     if kind == RATE_LIMITED_DATE:
         # HTTP dates have whole seconds: two seconds ahead is a 1-2 s wait.
-        when = email.utils.formatdate(time.time() + 2, usegmt=True)
+        when = email.utils.formatdate(time.time() + 2 * plan.retry_after, usegmt=True)
         return _too_many({"Retry-After": when})
     if kind == RATE_LIMITED_NONE:
         return web.Response(status=429, text="Limit exceeded")

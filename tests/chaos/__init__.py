@@ -1,0 +1,1 @@
+"""The chaos soak: many requests through seeded faults, with the pass criteria asserted."""
