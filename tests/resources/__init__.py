@@ -1,0 +1,1 @@
+"""Resource and cancellation tests: fds, tasks, connections, event loops (issue 7)."""
