@@ -300,6 +300,7 @@ class DateWindows(Generic[T]):
         self._total = len(self._todo)
         self._records = 0
         self._window_of: dict[int, Window] = {}
+        self._closing = False
 
     @property
     def cursor(self) -> str | None:
@@ -310,8 +311,8 @@ class DateWindows(Generic[T]):
     async def next_page(self) -> Page[T] | None:
         """Start fetches up to the concurrency, and hand out the next finished window."""
         while True:
-            self._start()
             page = self._take_ready()
+            self._start()  # after taking: a page handed out frees a place ahead
             if page is not None:
                 return page
             if not self._running:
@@ -327,6 +328,7 @@ class DateWindows(Generic[T]):
 
     async def aclose(self) -> None:
         """Cancel fetches in flight; their windows go back to the to-do list."""
+        self._closing = True
         tasks = list(self._running)
         for task in tasks:
             task.cancel()
@@ -335,10 +337,24 @@ class DateWindows(Generic[T]):
         self._running.clear()
 
     def _start(self) -> None:
-        while self._todo and len(self._running) < self._concurrency:
+        while self._todo and not self._closing:
+            in_flight = sum(not task.done() for task in self._running)
+            # Fetched but not handed out: at most ``concurrency`` pages ahead
+            # of the consumer, so a slow consumer bounds the memory held.
+            waiting = len(self._ready) + len(self._running) - in_flight
+            if in_flight >= self._concurrency or waiting >= self._concurrency:
+                return
             window = self._todo.pop(0)
             task = asyncio.ensure_future(self._fetch(*window))
             self._running[task] = window
+            # A finished fetch frees its slot at once, not when the consumer
+            # next asks for a page: a consumer that awaits its own I/O per page
+            # (a database write) no longer leaves the connections idle meanwhile.
+            task.add_done_callback(self._refill)
+
+    def _refill(self, task: asyncio.Task[Sequence[T]]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._start()
 
     def _finish(self, task: asyncio.Task[Sequence[T]], window: Window) -> None:
         error = task.exception()

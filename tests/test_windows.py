@@ -117,6 +117,24 @@ async def test_every_record_exactly_once() -> None:
     assert server.max_in_flight == 4
 
 
+async def test_finished_window_frees_its_slot_without_waiting_for_the_consumer() -> None:
+    """Fetches go on while the consumer dawdles: concurrency in flight, as many pages ahead."""
+    recs = records()
+    server = FakeServer(recs)
+    async with paginator(server, concurrency=2) as pages:
+        iterator = pages.pages()
+        first = await iterator.__anext__()
+        await asyncio.sleep(0.1)  # the consumer dawdles; fetches go on meanwhile
+        # One page handed out, three fetched ahead (two freed places + one in flight
+        # that finished), then nothing more until the consumer catches up.
+        assert len(server.calls) == 4
+        await asyncio.sleep(0.1)
+        assert len(server.calls) == 4
+        rest = [r async for page in iterator for r in page.items]
+    assert server.max_in_flight == 2
+    assert set(first.items) | set(rest) == overlapping(recs)
+
+
 async def test_ordered_mode_yields_windows_in_date_order() -> None:
     """ordered=True hands out pages in window order although later windows finish first."""
     server = FakeServer(records())
