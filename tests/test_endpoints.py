@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ from komet_async import (
     ServerError,
     ValidationError,
 )
-from komet_async.client import MAX_REQUEST_BYTES
+from komet_async.client import MAX_REQUEST_BYTES, _url_size
 
 from .conftest import BASE, TOKEN
 from .test_converters import CUSTOMERS, PRODUCTS, STANDING_ORDERS
@@ -890,6 +891,18 @@ async def test_get_larger_than_64kb_is_refused_before_sending(
     with pytest.raises(ValidationError, match=r"params: the URL is [\d,]+ bytes"):
         await komet.call("customer.list", params={"name": "x" * 70_000})
     assert mocked.requests == {}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x" * 10, "x" * 65_000, "x" * 65_600, "\U0001f339" * 5_000, "\U0001f339" * 5_500, "é" * 5_400],
+)
+def test_url_size_shortcut_agrees_with_the_exact_length_at_the_limit(value: str) -> None:
+    """The cheap URL size bound refuses exactly the URLs whose encoded length passes 64 KB."""
+    base, method = "https://api.kometsales.com/api", "customer.list"
+    query = {"authenticationToken": "tok", "name": value}
+    exact = len(urllib.parse.urlencode(query)) + len(base) + len(method) + 2
+    assert (_url_size(base, method, query) > MAX_REQUEST_BYTES) == (exact > MAX_REQUEST_BYTES)
 
 
 @pytest.mark.parametrize("where", ["params", "json"])
