@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import heapq
 import math
 from collections.abc import Mapping
 from typing import Final, Protocol, runtime_checkable
@@ -160,6 +161,11 @@ class LocalBudget:
         self._burst = float(rate_limit.burst) if rate_limit else 1.0
         self._tokens = self._burst
         self._refilled_at = clock.monotonic()
+        # Slots reserved by token waiters that were cancelled while others
+        # queued behind them (a heap of monotonic times), and a count of
+        # reservations to tell whether a cancelled one was the last.
+        self._holes: list[float] = []
+        self._reservations = 0
         self._cooldown_until = 0.0
         self._per_day = rate_limit.per_day if rate_limit else None
         self._day_timezone = rate_limit.day_timezone if rate_limit else dt.timezone.utc
@@ -176,12 +182,18 @@ class LocalBudget:
         waited = await self._wait_cooldown(method)
         if self._per_day is not None:
             self._count_daily(method, self._per_day)
-        if self._rate is not None and await self._take_token(self._rate):
-            waited = True
-            # A 429 may have started a cool-down while this request slept on its
-            # token: sit it out too rather than send into it.
-            if self._cooldown_until > self._clock.monotonic():
-                await self._wait_cooldown(method)
+        try:
+            if self._rate is not None and await self._take_token(self._rate):
+                waited = True
+                # A 429 may have started a cool-down while this request slept on its
+                # token: sit it out too rather than send into it.
+                if self._cooldown_until > self._clock.monotonic():
+                    await self._wait_cooldown(method)
+        except BaseException:
+            # Cancelled, or refused a cool-down: never sent, so not one of the day's.
+            if self._per_day is not None and self._day_count > 0:
+                self._day_count -= 1
+            raise
         return waited
 
     async def record(
@@ -247,13 +259,32 @@ class LocalBudget:
         # concurrent waiters are spaced exactly 1/rate apart (no thundering herd).
         self._tokens = min(self._burst, self._tokens + (now - self._refilled_at) * rate)
         self._refilled_at = now
-        self._tokens -= 1.0
-        if self._tokens >= 0:
-            return False
+        holes = self._holes
+        while holes and holes[0] <= now:
+            heapq.heappop(holes)  # a cancelled waiter's slot that passed unused
+        ticket = 0
+        if holes:
+            # A cancelled waiter's slot, earlier than the end of the queue.
+            due = heapq.heappop(holes)
+        else:
+            self._tokens -= 1.0
+            if self._tokens >= 0:
+                return False
+            due = now - self._tokens / rate
+            self._reservations += 1
+            ticket = self._reservations
         try:
-            await self._clock.sleep(-self._tokens / rate)
+            await self._clock.sleep(due - now)
         except asyncio.CancelledError:
-            self._tokens += 1.0  # give the unused reservation back
+            if ticket and ticket == self._reservations:
+                # The last in the queue: give the unused reservation back.
+                self._tokens += 1.0
+                self._reservations -= 1
+            else:
+                # Waiters behind this slot keep theirs (giving the token back
+                # would hand a newcomer the same moment as the last of them):
+                # the slot goes to the next newcomer instead.
+                heapq.heappush(holes, due)
             raise
         return True
 

@@ -23,7 +23,7 @@ def open_fds() -> int:
 
 def other_tasks(baseline: set[asyncio.Task[Any]] | None = None) -> set[asyncio.Task[Any]]:
     """Tasks of the running loop, besides the current one and ``baseline``."""
-    found = asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+    found = asyncio.all_tasks() - {asyncio.current_task()}
     return found - (baseline or set())
 
 
@@ -46,7 +46,7 @@ def acquired_connections(client: ClientBase) -> int:
     session: aiohttp.ClientSession | None = client._core._session
     if session is None or session.connector is None:
         return 0
-    return len(session.connector._acquired)  # type: ignore[attr-defined]
+    return len(session.connector._acquired)
 
 
 class ResourceProbe:
