@@ -39,27 +39,37 @@ def compare(
     name: str,
     body: bytes,
     records: int,
-    ours: Callable[[], Any],
+    model: type[Any],
+    *,
     pick: int,
     unit: str,
     target: str,
     rounds: int,
-    calls: int,
+    quick: bool,
     note: str,
 ) -> list[Row]:
     """Run ours, pydantic (baseline), msgspec (floor) and orjson dicts on ``body``.
 
-    ``pick`` chooses the flat (0) or nested (1) model of the reference builders.
+    Ours is ``Decoder.structure(decode_json(body), list[model])``, the client's
+    own path. ``pick`` chooses the flat (0) or nested (1) model of the
+    reference builders.
     """
     import orjson
+
+    from komet_async import Decoder
+    from komet_async._sansio import decode_json
 
     from ._models import msgspec_decoders, pydantic_models
 
     require("pydantic")
     adapter = pydantic_models()[pick]
+    ours = Decoder()
+    calls = 2 if quick else 5
     contenders: dict[str, Callable[[], Any]] = {
         "pydantic TypeAdapter.validate_json": lambda: adapter.validate_json(body),
-        "ours: decode_json + Decoder.structure": ours,
+        "ours: decode_json + Decoder.structure": lambda: ours.structure(
+            decode_json(body), list[model]
+        ),
     }
     have_msgspec = optional("msgspec") is not None
     if have_msgspec:

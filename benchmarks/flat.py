@@ -16,8 +16,7 @@ def run(rounds: int, quick: bool) -> list[Row]:
     """Customers per second, garbage collector on and paused."""
     import orjson
 
-    from komet_async import Customer, Decoder
-    from komet_async._sansio import decode_json
+    from komet_async import Customer
     from komet_async.sandbox import KometSandbox
 
     count = 5_000
@@ -25,16 +24,15 @@ def run(rounds: int, quick: bool) -> list[Row]:
     # without starting it: only the bytes are needed.
     sandbox = KometSandbox(seed=11, customers=count, products=1, standing_orders=1)
     body = orjson.dumps([r.wire for r in sandbox.data.customer_records.values()])
-    decoder = Decoder()
     return compare(
         NAME,
         body,
         count,
-        lambda: decoder.structure(decode_json(body), list[Customer]),
+        Customer,
         pick=0,
         unit="records/s",
         target=TARGET,
         rounds=rounds,
-        calls=2 if quick else 5,
+        quick=quick,
         note=f"{count:,} customers, {len(body) / 1e6:.1f} MB",
     )

@@ -16,8 +16,7 @@ def run(rounds: int, quick: bool) -> list[Row]:
     """Standing orders per second, garbage collector on and paused."""
     import orjson
 
-    from komet_async import Decoder, StandingOrder
-    from komet_async._sansio import decode_json
+    from komet_async import StandingOrder
     from komet_async.sandbox import KometSandbox
 
     count = 300 if quick else 1_000
@@ -28,16 +27,15 @@ def run(rounds: int, quick: bool) -> list[Row]:
         1 + sum(1 + len(d["breakdowns"]) + len(d["customField"]) for d in w["details"])
         for w in wires
     )
-    decoder = Decoder()
     return compare(
         NAME,
         body,
         count,
-        lambda: decoder.structure(decode_json(body), list[StandingOrder]),
+        StandingOrder,
         pick=1,
         unit="orders/s",
         target=TARGET,
         rounds=rounds,
-        calls=2 if quick else 5,
+        quick=quick,
         note=f"{count:,} orders, {objects / count:.0f} objects each, {len(body) / 1e6:.1f} MB",
     )
