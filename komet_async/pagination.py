@@ -68,15 +68,24 @@ class _FetchSource(Generic[T]):
     def __init__(self, fetch: Callable[[str], Awaitable[Page[T]]], cursor: str) -> None:
         self._fetch = fetch
         self.cursor: str | None = cursor
+        # The page to fetch next, which may run ahead of the cursor (collect()
+        # consumes its pages only once it returns); None: start at the cursor.
+        self._ahead: tuple[str | None] | None = None
 
     async def next_page(self) -> Page[T] | None:
-        return None if self.cursor is None else await self._fetch(self.cursor)
+        where = self.cursor if self._ahead is None else self._ahead[0]
+        if where is None:
+            return None
+        page = await self._fetch(where)
+        self._ahead = (page.next_cursor if page.items else None,)
+        return page
 
     def consumed(self, page: Page[T]) -> None:
         self.cursor = page.next_cursor if page.items else None
 
     async def aclose(self) -> None:
-        """Nothing runs in the background."""
+        """Nothing runs in the background; the next fetch starts at the cursor again."""
+        self._ahead = None
 
 
 class AsyncPaginator(Generic[T]):
@@ -131,11 +140,16 @@ class AsyncPaginator(Generic[T]):
         """Fetch items into a list: all that remain, or the first ``max_items``.
 
         Stopping part-way through a page leaves :attr:`next_cursor` at that
-        page, so resuming repeats the page's items from the start.
+        page, so resuming repeats the page's items from the start. If it
+        raises (or is cancelled), :attr:`next_cursor` is where it started:
+        none of the items fetched were handed out.
         """
         if max_items is not None and max_items < 0:
             raise ValueError(f"max_items must be >= 0, got {max_items}")
         items: list[T] = []
+        # Pages are consumed only once the items are returned: a collect() that
+        # raises (or is cancelled) hands nothing out, so the cursor stays put.
+        taken: list[Page[T]] = []
         try:
             while max_items is None or len(items) < max_items:
                 page = await self._next()
@@ -145,9 +159,11 @@ class AsyncPaginator(Generic[T]):
                 items.extend(page.items[:room])
                 if room < len(page.items):
                     break  # stopped inside the page: the cursor stays on it
-                self._source.consumed(page)
+                taken.append(page)
         finally:
             await self._source.aclose()
+        for page in taken:
+            self._source.consumed(page)
         return items
 
     async def aclose(self) -> None:
@@ -183,7 +199,7 @@ class NextUrlGuard:
         if origin(url) != self._origin:
             raise ResponseFormatError(
                 f"{method}: refusing to follow a next-page URL to another host "
-                f"({urllib.parse.urlsplit(url).netloc or url!r}): it would carry our credentials",
+                f"({_host(url)}): it would carry our credentials",
                 path="X-Next-Page",
                 method=method,
             )
@@ -195,6 +211,15 @@ class NextUrlGuard:
             )
         self._seen.add(url)
         return url
+
+
+def _host(url: str) -> str:
+    """Where ``url`` points, for messages: host and port, never the userinfo or query.
+
+    A hostile server may echo our credentials into the next-page URL.
+    """
+    _, host, port = origin(url)
+    return f"{host}:{port}" if host else "no host"
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

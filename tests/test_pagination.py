@@ -142,9 +142,21 @@ async def test_fetch_errors_propagate_and_keep_the_cursor() -> None:
         return Page([1, 2], "p1")
 
     paginator = AsyncPaginator(fetch, cursor="p0")
+    got: list[int] = []
+
+    async def drain() -> None:
+        async for item in paginator:
+            got.append(item)
+
     with pytest.raises(ResponseFormatError):
-        await paginator.collect()
+        await drain()
+    assert got == [1, 2]
     assert paginator.next_cursor == "p1"
+    # collect() handed nothing out when it raised: its cursor stays where it started.
+    collecting = AsyncPaginator(fetch, cursor="p0")
+    with pytest.raises(ResponseFormatError):
+        await collecting.collect()
+    assert collecting.next_cursor == "p0"
 
 
 def test_guard_accepts_same_origin_once() -> None:

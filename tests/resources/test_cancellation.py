@@ -128,6 +128,32 @@ async def test_cancelling_standing_orders_collect_mid_windows(point: int) -> Non
         await probe.check()
 
 
+@pytest.mark.parametrize("point", POINTS)
+async def test_wait_for_timeout_on_a_bulk_pull(point: int) -> None:
+    """wait_for over a window pull times out at a seeded moment and leaves nothing behind."""
+    rng = random.Random(point)
+    async with komet_setup(point, standing_orders=150) as (box, probe):
+        async with KometClient(box.token, base_url=box.base_url) as komet:
+            pull = komet.standing_orders.iter(
+                date_from=SPAN[0], date_to=SPAN[1], window=WINDOW, concurrency=4, status="All"
+            )
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(pull.collect(), timeout=rng.uniform(0.005, 0.05))
+            assert box.stats.total < 79
+            await left_clean(probe, komet)
+            # What was not consumed stays in the cursor: resuming fetches all of it.
+            assert pull.next_cursor is not None
+            rest = await komet.standing_orders.iter(
+                date_from=SPAN[0],
+                date_to=SPAN[1],
+                window=WINDOW,
+                status="All",
+                cursor=pull.next_cursor,
+            ).collect()
+            assert sorted(rest, key=lambda o: o.id) == standing_orders_of(box)
+        await probe.check()
+
+
 # --- (b) paginators --------------------------------------------------------------
 
 
