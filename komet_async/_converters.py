@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import reprlib
 import typing
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -58,6 +59,26 @@ except ImportError:  # pragma: no cover - exercised in environments without the 
 
 # --- lenient scalar hooks ----------------------------------------------------
 
+
+class _BoundedRepr(reprlib.Repr):
+    """``repr`` for error messages, bounded in depth and length, that never raises."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 4
+        self.maxlist = self.maxtuple = self.maxdict = 8
+        # Long enough that a cut (mid-text) falls far past what messages show.
+        self.maxstring = self.maxother = self.maxlong = 10_000
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # past the 4,300 digits str(int) allows
+            return f"<an integer of {x.bit_length()} bits>"
+
+
+_show = _BoundedRepr().repr
+
 _BOOLS: Final[dict[Any, bool]] = {
     "1": True,
     "0": False,
@@ -76,7 +97,7 @@ def _structure_bool(value: Any, _: Any) -> bool:
     key = value.strip().lower() if isinstance(value, str) else value
     if isinstance(key, (str, int)) and not isinstance(key, bool) and key in _BOOLS:
         return _BOOLS[key]
-    raise ValueError(f"expected a flag (1/0/true/false), got {value!r}")
+    raise ValueError(f"expected a flag (1/0/true/false), got {_show(value)}")
 
 
 def _structure_int(value: Any, _: Any) -> int:
@@ -89,7 +110,7 @@ def _structure_int(value: Any, _: Any) -> int:
             return int(text)
     elif isinstance(value, float) and value.is_integer():
         return int(value)
-    raise ValueError(f"expected an integer, got {value!r}")
+    raise ValueError(f"expected an integer, got {_show(value)}")
 
 
 def _structure_str(value: Any, _: Any) -> str:
@@ -127,7 +148,7 @@ def _structure_date(value: Any, _: Any) -> dt.date:
             return dt.date.fromisoformat(text)
         except ValueError:
             pass
-    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+    raise ValueError(f"expected a date YYYY-MM-DD, got {_show(value)}")
 
 
 def _structure_datetime(value: Any, _: Any) -> dt.datetime:
@@ -143,7 +164,7 @@ def _structure_datetime(value: Any, _: Any) -> dt.datetime:
             return dt.datetime.fromisoformat(text)
         except ValueError:
             pass
-    raise ValueError(f"expected a date-time YYYY-MM-DDThh:mm:ss, got {value!r}")
+    raise ValueError(f"expected a date-time YYYY-MM-DDThh:mm:ss, got {_show(value)}")
 
 
 def _is_optional(tp: Any) -> bool:
@@ -177,7 +198,7 @@ def _split(sep: str) -> Callable[[Any, Any], tuple[str, ...]]:
             return tuple([part for part in map(str.strip, value.split(sep)) if part])
         if isinstance(value, list):
             return tuple(_structure_str(v, str) for v in value)
-        raise ValueError(f"expected a {sep!r}-separated string or a list, got {value!r}")
+        raise ValueError(f"expected a {sep!r}-separated string or a list, got {_show(value)}")
 
     return structure
 
@@ -553,7 +574,7 @@ class Decoder:
         where = f"{method}: " if method else ""
         # Redact before shortening: a secret cut in half would escape redaction.
         value = self._redact_value(value)
-        shown = "" if isinstance(leaf, KeyError) else f" = {_shorten(repr(value))}"
+        shown = "" if isinstance(leaf, KeyError) else f" = {_shorten(_show(value))}"
         reason = _shorten(self.redactor.text(reason), 160)
         return ResponseFormatError(
             f"{where}cannot read {full or 'the response'}{shown}: {reason}",
@@ -562,15 +583,28 @@ class Decoder:
             method=method,
         )
 
-    def _redact_value(self, value: Any) -> Any:
-        """``value`` with secrets redacted in every string inside it (keys included)."""
+    def _redact_value(self, value: Any, depth: int = 0) -> Any:
+        """``value`` with secrets redacted in every string inside it (keys included).
+
+        Containers nested deeper than :data:`_VALUE_DEPTH` are cut to ``"…"``:
+        a hostile body may nest a thousand levels, past the recursion limit.
+        """
         if isinstance(value, str):
             return self.redactor.text(value)
+        if isinstance(value, (dict, list)) and depth >= _VALUE_DEPTH:
+            return "…"
         if isinstance(value, dict):
-            return {self._redact_value(k): self._redact_value(v) for k, v in value.items()}
+            return {
+                self._redact_value(k, depth + 1): self._redact_value(v, depth + 1)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self._redact_value(v) for v in value]
+            return [self._redact_value(v, depth + 1) for v in value]
         return value
+
+
+#: How deep the offending value is kept in a ResponseFormatError.
+_VALUE_DEPTH: Final = 32
 
 
 def _locate(exc: BaseException, naming: str) -> tuple[list[str | int], BaseException]:
