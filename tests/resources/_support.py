@@ -108,9 +108,15 @@ class ResourceProbe:
         found += [str(context.get("message")) for context in self.loop_errors]
         return found
 
-    async def check(self) -> None:
-        """Fail unless fds and tasks are back to their entry level and nothing was left unclosed."""
-        await eventually(lambda: open_fds() <= self.start_fds and not self.new_tasks)
+    async def check(self, *, timeout: float = 3.0) -> None:
+        """Fail unless fds and tasks are back to their entry level and nothing was left unclosed.
+
+        Closing takes a few loop iterations (the sandbox sees the client's
+        sockets close): wait up to ``timeout`` seconds for the figures to settle.
+        """
+        await eventually(
+            lambda: open_fds() <= self.start_fds and not self.new_tasks, timeout=timeout
+        )
         gc.collect()
         await asyncio.sleep(0)  # let __del__ reports reach the exception handler
         self.end_fds, self.end_tasks = open_fds(), len(other_tasks())

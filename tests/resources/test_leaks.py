@@ -30,7 +30,7 @@ async def test_probe_sees_an_unclosed_session_and_an_open_socket() -> None:
         del session
         sock = socket.socket()
         try:
-            await probe.check()
+            await probe.check(timeout=0.1)
         except AssertionError as exc:
             failure = str(exc)
         else:  # pragma: no cover - the probe would be useless
