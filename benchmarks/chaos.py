@@ -426,7 +426,10 @@ class Calls:
         items: list[T] = []
         cursor: str | None = None
         errors_seen = 0
+        call = _call.get()
         while True:
+            # Each resume is a call of its own: it fetches the failed page again.
+            tag = _call.set(f"{call}/resume{errors_seen}" if errors_seen else call)
             paginator = make(cursor)
             try:
                 async with paginator:
@@ -441,6 +444,8 @@ class Calls:
                 if cursor is None or errors_seen > self.figures.config.max_resumes:
                     raise
                 self.figures.resumes += 1
+            finally:
+                _call.reset(tag)
 
 
 def exactly(calls: Calls, what: str, got: Sequence[Any], want: Sequence[Any]) -> int:
@@ -612,7 +617,7 @@ async def kounta_track(
         return exactly(calls, "listing", found, want)
 
     pages = -(-len(listed) // box.options.page_size)
-    creates = max(10, budget * 3 // 40)  # about 7.5% of Kounta's requests... and their lookups
+    creates = max(10, budget * 3 // 40)  # 7.5% of the budget: 300 at CI size
     emails = [c.email for c in full.values() if c.email]
     finds = budget // 20
     gets = max(0, int(budget / 1.25) - 2 * pages - 2 * finds - 2 * creates)
@@ -733,11 +738,13 @@ def judge(config: SoakConfig, figures: Figures, tap: Wiretap, komet_arrivals: li
         plain = [n for k, n in mine.items() if not k[0].startswith("kounta:create")]
         figures.max_attempts[api] = max(plain, default=0)
         for (call, method, url), n in mine.items():
-            if call.startswith("kounta:create") and method == "POST":
+            if call.startswith("kounta:create"):
                 # A create is sent again (after a lookup by reference finds
                 # nothing) at most ``attempts`` times, and each send retries
-                # 429s on its own: up to attempts ** 2 POSTs (see the report).
-                figures.max_create_posts = max(figures.max_create_posts, n)
+                # 429s on its own: up to attempts ** 2 POSTs (see
+                # tests/chaos/test_findings.py), and a lookup per resend.
+                if method == "POST":
+                    figures.max_create_posts = max(figures.max_create_posts, n)
                 limit = attempts**2
             else:
                 limit = attempts
@@ -758,8 +765,6 @@ def judge(config: SoakConfig, figures: Figures, tap: Wiretap, komet_arrivals: li
                 f"{api}: {figures.busiest_second[api]} requests sent in one second; "
                 f"the limit is {config.per_second:g}/s with a burst of {config.burst}",
             )
-        if len(tap.send_times.get(api, [])) != figures.requests[api]:
-            figures.violation(HARNESS, f"{api}: requests sent and received disagree")
     if len(komet_arrivals) != len(tap.arrival_times["komet"]):
         figures.violation(HARNESS, "komet: the sandbox's arrivals and the soak's log disagree")
     untagged = sum(n for k, n in tap.arrivals.items() if k[0] == "-")
