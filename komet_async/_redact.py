@@ -9,8 +9,9 @@ through it first: URLs, body excerpts, and the text of third-party exceptions
 
 from __future__ import annotations
 
+import json
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -117,16 +118,68 @@ class Redactor:
         return clean.with_traceback(exc.__traceback__)
 
 
+#: The characters yarl (aiohttp's URL library) leaves as they are in a query
+#: value, besides letters, digits and ``-._~``: a secret in a request URL is
+#: spelt ``quote_plus(secret, safe=_YARL_QUERY_SAFE)`` in aiohttp's messages.
+_YARL_QUERY_SAFE = "!$'()*,/:?@"
+
+
+def _spellings(value: str) -> list[str]:
+    """The ways one secret is written in URLs, form bodies and JSON."""
+    return [
+        value,
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote(value),  # urllib's default keeps "/"
+        urllib.parse.quote_plus(value, safe=""),
+        urllib.parse.quote_plus(value, safe=_YARL_QUERY_SAFE),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    ]
+
+
 def _variants(values: Iterable[str]) -> tuple[str, ...]:
-    """Return each secret plus the forms it takes inside URLs and JSON."""
-    out: list[str] = []
+    """Return each secret plus the forms it takes inside URLs and JSON.
+
+    Each spelling is also taken once more percent-encoded: a URL quoted inside
+    another (a redirect's ``?next=``, a logged request line) encodes it twice.
+    """
+    out: dict[str, None] = {}
     for value in values:
-        for form in (
-            value,
-            urllib.parse.quote(value, safe=""),
-            urllib.parse.quote_plus(value, safe=""),
-        ):
-            if form and form not in out:
-                out.append(form)
+        spellings = _spellings(value)
+        twice = [
+            again
+            for s in spellings
+            for again in (
+                urllib.parse.quote(s, safe=""),
+                urllib.parse.quote_plus(s, safe=_YARL_QUERY_SAFE),
+            )
+        ]
+        for form in (*spellings, *twice):
+            if form:
+                out[form] = None
     # Longest first, so a secret that contains another is replaced whole.
     return tuple(sorted(out, key=len, reverse=True))
+
+
+def redacted_url(url: str) -> str:
+    """A URL for a ``repr`` where no redactor is at hand: no userinfo, no query values.
+
+    For ``RequestSpec``: the URL of a followed redirect or next page is the
+    server's, and a hostile one may have echoed credentials into it.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    query = REDACTED if parts.query else ""
+    return repr(urllib.parse.urlunsplit(parts._replace(netloc=host, query=query, fragment="")))
+
+
+def redacted_params(params: Mapping[str, str] | None) -> str:
+    """The ``repr`` of query parameters with the values of secret ones hidden.
+
+    For ``RequestSpec``: a Komet GET carries its token in ``params``.
+    """
+    if params is None:
+        return "None"
+    return repr({k: REDACTED if k.lower() in SECRET_PARAMETERS else v for k, v in params.items()})

@@ -19,7 +19,7 @@ import attrs
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._ratelimit import RateBudget, RateLimit, RateLimiter, RateLimitState
-from ._redact import Redactor
+from ._redact import Redactor, redacted_params, redacted_url
 from ._retry import Retrier, RetryPolicy
 from ._sansio import Response, error_for_status
 from ._version import __version__
@@ -78,10 +78,12 @@ class RequestSpec:
     """One API call, ready to send (built by pure functions)."""
 
     http_method: str
-    url: str
+    #: Shown without userinfo and query in the repr (see ``redacted_url``).
+    url: str = attrs.field(repr=redacted_url)
     #: The API method or route, for logs and errors (``customer.list``).
     name: str
-    params: Mapping[str, str] | None = None
+    #: Query parameters; a secret one (the Komet token) shows as ``***`` in the repr.
+    params: Mapping[str, str] | None = attrs.field(default=None, repr=redacted_params)
     body: bytes | None = attrs.field(default=None, repr=False)
     headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
     #: Whether sending twice is harmless; non-idempotent calls are retried only

@@ -201,4 +201,4 @@ def test_redactor_hides_encoded_forms_and_headers() -> None:
         "Authorization": "***",
         "X-Other": "v ***",
     }
-    assert repr(redactor) == "Redactor(<3 secrets>)"
+    assert repr(redactor) == "Redactor(<11 secrets>)"

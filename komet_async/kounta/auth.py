@@ -49,12 +49,19 @@ class BasicAuth:
         return f"BasicAuth(client_id={self.client_id!r}, client_secret=***)"
 
     def secrets(self) -> tuple[str, ...]:
-        """The values to keep out of logs and errors."""
-        return (self.client_secret, self._header_value())
+        """The values to keep out of logs and errors.
+
+        The base64 credentials on their own as well: a server may repeat them
+        without the ``Basic`` scheme, and they decode to the secret.
+        """
+        return (self.client_secret, self._credentials())
+
+    def _credentials(self) -> str:
+        raw = f"{self.client_id}:{self.client_secret}".encode()
+        return base64.b64encode(raw).decode("ascii")
 
     def _header_value(self) -> str:
-        raw = f"{self.client_id}:{self.client_secret}".encode()
-        return "Basic " + base64.b64encode(raw).decode("ascii")
+        return "Basic " + self._credentials()
 
 
 TokenCallback = Callable[[TokenPair], Awaitable[None] | None]
