@@ -1,0 +1,10 @@
+"""The typed usage file (checked by mypy --strict in CI) also runs: its calls are real usage."""
+
+from __future__ import annotations
+
+from .typing import usage
+
+
+async def test_typed_usage_runs_against_the_sandboxes() -> None:
+    """tests/typing/usage.py exercises the public API against the bundled sandboxes and passes."""
+    await usage.main()
