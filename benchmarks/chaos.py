@@ -108,11 +108,13 @@ class SoakConfig:
     html_weight: float = 0.5
     komet_share: float = 0.6
     #: Seconds a ``slow`` fault holds the answer; above ``timeout``, so it times out.
-    slow_delay: float = 0.4
+    slow_delay: float = 0.65
     #: Per-attempt timeout. A Kounta create that timed out is looked up after
     #: another ``timeout``: ``2 * timeout`` must exceed ``slow_delay`` with room
-    #: to spare, or the lookup could miss a create the server still holds.
-    timeout: float = 0.3
+    #: to spare, or the lookup could miss a create the server still holds (a
+    #: 0.2 s margin, 0.3 s against 0.4 s, let one create in 1,500 through twice
+    #: on a busy machine; this is 0.55 s).
+    timeout: float = 0.6
     #: The Retry-After the 429 faults send (the sandbox's own default is 1 s).
     retry_after: float = 0.05
     attempts: int = 4
