@@ -54,6 +54,7 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     workdir = tmp_path_factory.mktemp("redis")
     args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     args += ["--appendonly", "no", "--dir", str(workdir)]
+    # S603: the redis-server found on PATH, with arguments built here.
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     try:
         deadline = time.monotonic() + 10
@@ -118,7 +119,7 @@ class SkewedClock(SystemClock):
 def test_base_package_does_not_import_redis() -> None:
     """`import komet_async` (and its sandbox) works without touching redis."""
     code = "import sys, komet_async, komet_async.sandbox; assert 'redis' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603
+    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our own interpreter
 
 
 # --- construction ----------------------------------------------------------------

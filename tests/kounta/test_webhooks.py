@@ -242,6 +242,7 @@ def test_missing_or_malformed_header_is_false_not_an_error(header: str | None) -
 
 def test_a_hex_signature_of_another_digest_length_is_false() -> None:
     """A SHA-1 hex digest (40 digits) is refused, never compared."""
+    # S324: SHA-1 on purpose, as the wrong digest a sender might use.
     assert verify_signature(BODY, hashlib.sha1(BODY).hexdigest(), SECRET) is False  # noqa: S324
 
 
