@@ -203,6 +203,15 @@ def _split(sep: str) -> Callable[[Any, Any], tuple[str, ...]]:
     return structure
 
 
+def _or_none(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``hook`` for an optional field: ``null`` and ``""`` are ``None``, as elsewhere."""
+
+    def structure(value: Any, tp: Any) -> Any:
+        return None if value is None or value == "" else hook(value, tp)
+
+    return structure
+
+
 # --- generated fast structure functions --------------------------------------
 #
 # The fast converter (``detailed_validation=False``) reads attrs classes with a
@@ -484,12 +493,13 @@ def make_converter(
         split_hooks: dict[str, Callable[[Any, Any], Any]] = {}
         for a in attrs.fields(cls):
             hook = None
-            if (
-                a.type is not None
-                and _is_homogeneous_tuple(a.type)
-                and typing.get_args(a.type)[0] is str
-            ):
-                hook = split_hooks[a.name] = _split(spec_of(a).sep)
+            # A string tuple, optional or not, splits on its declared separator.
+            tp = _optional_inner(a.type) if _is_optional(a.type) else a.type
+            if tp is not None and _is_homogeneous_tuple(tp) and typing.get_args(tp)[0] is str:
+                hook = _split(spec_of(a).sep)
+                if tp is not a.type:
+                    hook = _or_none(hook)
+                split_hooks[a.name] = hook
             overrides[a.name] = override(rename=wire_name(a, name_of), struct_hook=hook)
         if not detailed_validation:
             fast = _gen_fast_structure(cls, converter, name_of, strict, split_hooks)

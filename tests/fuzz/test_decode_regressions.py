@@ -8,7 +8,7 @@ import pytest
 
 from komet_async import ResponseFormatError
 from komet_async._converters import Decoder
-from komet_async.models import Customer
+from komet_async.models import Customer, CustomerUpdate
 
 
 def nested(depth: int) -> Any:
@@ -59,3 +59,20 @@ def test_deep_record_in_a_list_is_named_by_index() -> None:
     )
     assert info.value.path == "customers[1]"
     assert info.value.value == cut(32)
+
+
+def test_optional_string_tuple_splits_on_its_declared_separator() -> None:
+    """An optional string tuple reads its declared separator (';', ':'), and "" as None."""
+    update = Decoder().structure(
+        {
+            "customerId": "25475",
+            "name": "Flores SAS",
+            "emailForStatements": "a@example.com; b@example.com",
+            "locationCodes": "MIA:BOG",
+            "emailForInvoices": "",
+        },
+        CustomerUpdate,
+    )
+    assert update.email_for_statements == ("a@example.com", "b@example.com")
+    assert update.location_codes == ("MIA", "BOG")
+    assert update.email_for_invoices is None
