@@ -58,10 +58,11 @@ _NOT_SENT_ERRORS: Final[tuple[type[BaseException], ...]] = (
 class ClientStats:
     """Counters for one client, updated as it works.
 
-    - ``requests``: attempts the client made (each retry counts). aiohttp itself
-      may resend an idempotent request once, invisibly, when a reused
-      keep-alive connection turns out to be closed (RFC 9112 section 9.3.1);
-      the server then sees one request more than this count.
+    - ``requests``: attempts the client made (each retry counts). On the
+      session the client makes this is every request the server receives;
+      on a caller's own ``session``, aiohttp itself may resend an idempotent
+      request once, invisibly, after a connection error (RFC 9112 section
+      9.3.1), and the server then sees one request more than this count.
     - ``retries``: attempts made again after a failure.
     - ``rate_limit_waits``: times a request waited for the rate limiter or a cool-down.
     - ``failures``: calls that ended in an error (after retries).
@@ -194,9 +195,18 @@ class SessionManager:
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             # Headers go with each request (see _send), so a caller's session works alike.
-            self._session = aiohttp.ClientSession(
+            session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency)
             )
+            # aiohttp resends an idempotent request once after a connection
+            # error (reset, server disconnect), fresh connections included,
+            # behind the retry policy, the rate limiter and the stats: a resend
+            # nobody counted could pass the rate limit. Our retry policy does
+            # that job, counted. aiohttp has no public switch; its own test
+            # client turns off this attribute the same way.
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+            self._session = session
         return self._session
 
     async def request(self, spec: RequestSpec) -> Response:

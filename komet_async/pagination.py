@@ -132,9 +132,16 @@ class AsyncPaginator(Generic[T]):
             await self._source.aclose()
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in page.items:
-                yield item
+        # Not ``async for page in self.pages()``: a generator nested in one
+        # left by ``break`` is finalized a loop iteration after the outer one,
+        # so closing took two background tasks instead of one.
+        try:
+            while (page := await self._next()) is not None:
+                for item in page.items:
+                    yield item
+                self._source.consumed(page)
+        finally:
+            await self._source.aclose()
 
     async def collect(self, max_items: int | None = None) -> list[T]:
         """Fetch items into a list: all that remain, or the first ``max_items``.
@@ -160,10 +167,14 @@ class AsyncPaginator(Generic[T]):
                 if room < len(page.items):
                     break  # stopped inside the page: the cursor stays on it
                 taken.append(page)
-        finally:
+        except BaseException:
             await self._source.aclose()
+            raise
         for page in taken:
             self._source.consumed(page)
+        # Closed after consuming: a page handed out but not consumed (the
+        # one stopped inside) is fetched again by the next collect().
+        await self._source.aclose()
         return items
 
     async def aclose(self) -> None:
@@ -325,6 +336,8 @@ class DateWindows(Generic[T]):
         self._total = len(self._todo)
         self._records = 0
         self._window_of: dict[int, Window] = {}
+        #: Keys a window's page de-duplicated into ``_seen``, until it is consumed.
+        self._keys_of: dict[Window, list[Hashable]] = {}
         self._closing = False
 
     @property
@@ -348,18 +361,35 @@ class DateWindows(Generic[T]):
 
     def consumed(self, page: Page[T]) -> None:
         """Forget the window of ``page``: it leaves the cursor."""
-        self._handed.discard(self._window_of[id(page)])
-        del self._window_of[id(page)]
+        window = self._window_of.pop(id(page), None)
+        if window is not None:
+            self._handed.discard(window)
+            self._keys_of.pop(window, None)
 
     async def aclose(self) -> None:
         """Cancel fetches in flight; their windows go back to the to-do list."""
         self._closing = True
         tasks = list(self._running)
+        # Pages handed out but not consumed are fetched again next time (their
+        # records handed out again, de-duplicated ones included), as the
+        # cursor says.
+        for window in self._handed:
+            self._seen.difference_update(self._keys_of.pop(window, ()))
+        for key in [k for k, window in self._window_of.items() if window in self._handed]:
+            del self._window_of[key]
+        # Forget the running ones before waiting: a second aclose() meanwhile
+        # (a generator finalized after ``break``) then has nothing to wait for.
+        self._todo = sorted([*self._todo, *self._running.values(), *self._handed])
+        self._handed.clear()
+        self._running.clear()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._todo = sorted([*self._todo, *self._running.values()])
-        self._running.clear()
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            # Closed is not finished: a later next_page() (collect() again)
+            # fetches the windows left, as the cursor says.
+            self._closing = False
 
     def _start(self) -> None:
         while self._todo and not self._closing:
@@ -415,6 +445,7 @@ class DateWindows(Generic[T]):
             if key in self._seen:
                 continue
             self._seen.add(key)
+            self._keys_of.setdefault(window, []).append(key)
             kept.append(record)
         self._records += len(kept)
         return Page(kept, None)

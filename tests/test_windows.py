@@ -135,6 +135,17 @@ async def test_finished_window_frees_its_slot_without_waiting_for_the_consumer()
     assert set(first.items) | set(rest) == overlapping(recs)
 
 
+async def test_collect_again_after_a_partial_collect_gets_the_rest() -> None:
+    """A paginator stopped by collect(max_items) fetches the windows left on the next collect()."""
+    recs = records()
+    pages = paginator(FakeServer(recs), ordered=True)
+    head = await pages.collect(max_items=20)
+    rest = await pages.collect()
+    assert len(head) == 20
+    assert set(head) | set(rest) == overlapping(recs)
+    assert pages.next_cursor is None
+
+
 async def test_ordered_mode_yields_windows_in_date_order() -> None:
     """ordered=True hands out pages in window order although later windows finish first."""
     server = FakeServer(records())

@@ -12,7 +12,7 @@ import asyncio
 import pytest
 
 from benchmarks.chaos import busiest_second
-from komet_async import KometClient, RateLimit, RateLimitedError, RetryPolicy
+from komet_async import KometClient, RateLimit, RateLimitedError, RetryPolicy, TransportError
 from komet_async.kounta import BasicAuth, KountaClient, NewCustomer
 from komet_async.sandbox import FaultPlan, KometSandbox
 from komet_async.sandbox.kounta import KountaSandbox
@@ -77,13 +77,6 @@ async def test_create_sends_at_most_the_policy_attempts() -> None:
         assert box.stats.requests["customers.create"] <= policy.attempts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG komet_async/_session.py SessionManager._ensure_session: the aiohttp session "
-    "keeps aiohttp's own resend of idempotent requests on ClientOSError/ServerDisconnected "
-    "(ClientSession._retry_connection), on fresh connections too, outside the retry "
-    "policy, the rate limiter and ClientStats",
-)
 async def test_disabled_retries_send_a_reset_request_once() -> None:
     """With RetryPolicy.disabled(), a request whose connection is reset is not sent again."""
     plan = FaultPlan(first_n=1, first_n_kind="reset")
@@ -91,7 +84,8 @@ async def test_disabled_retries_send_a_reset_request_once() -> None:
         KometSandbox(faults=plan, **TINY) as box,
         KometClient(box.token, base_url=box.base_url, retry=RetryPolicy.disabled()) as komet,
     ):
-        # Today the call succeeds: aiohttp resent it behind the client's back.
-        outcome = await asyncio.gather(komet.products.list(), return_exceptions=True)
+        with pytest.raises(TransportError) as caught:
+            await komet.products.list()
         assert komet.stats.requests == 1
-    assert box.stats.requests == {"product.list": 1}, outcome
+    assert caught.value.request_sent is True
+    assert box.stats.requests == {"product.list": 1}
