@@ -128,8 +128,15 @@ def _encode(value: Any) -> str:
 
 
 def decode_json(body: bytes) -> Any:
-    """Parse a JSON body (with orjson when installed); ``ValueError`` when it is not JSON."""
-    return _loads(body)
+    """Parse a JSON body (with orjson when installed); ``ValueError`` when it is not JSON.
+
+    Nesting too deep to parse is "not JSON" too: orjson stops at 1,024 levels
+    itself, while the stdlib parser would raise ``RecursionError``.
+    """
+    try:
+        return _loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to parse") from None
 
 
 def body_excerpt(body: bytes, redactor: Redactor, limit: int = EXCERPT_CHARS) -> str:
