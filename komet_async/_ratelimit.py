@@ -183,11 +183,15 @@ class LocalBudget:
         if self._per_day is not None:
             self._count_daily(method, self._per_day)
         try:
-            if self._rate is not None and await self._take_token(self._rate):
-                waited = True
-                # A 429 may have started a cool-down while this request slept on its
-                # token: sit it out too rather than send into it.
-                if self._cooldown_until > self._clock.monotonic():
+            if self._rate is not None:
+                while await self._take_token(self._rate):
+                    waited = True
+                    if self._cooldown_until <= self._clock.monotonic():
+                        break
+                    # A 429 started a cool-down while this request slept on its
+                    # token, and its slot fell inside it. Sit the cool-down out
+                    # and take a fresh slot after it: keeping the old one, every
+                    # request whose slot fell inside would go at its end at once.
                     await self._wait_cooldown(method)
         except BaseException:
             # Cancelled, or refused a cool-down: never sent, so not one of the day's.

@@ -159,6 +159,10 @@ class SessionManager:
 
     async def aclose(self) -> None:
         """Close the session if this manager created it; idempotent."""
+        if self._owns_session and self._session is not None:
+            # From another event loop aiohttp could not close it, and dropping
+            # it here would leave it to leak: refuse before changing anything.
+            self._bind_loop()
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:

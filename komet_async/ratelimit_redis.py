@@ -61,7 +61,9 @@ _TOO_LONG: Final = 3
 # KEYS: rate (GCRA theoretical arrival time, µs), cool-down (deadline, µs),
 #       then three day counters (yesterday, today, tomorrow by the caller's clock).
 # ARGV: emission interval µs (0: no steady rate), burst, max wait µs,
-#       per-day quota (0: none), then the three days' ends (Unix µs).
+#       per-day quota (0: none), the three days' ends (Unix µs), the day keys'
+#       grace (s), and 1 to count the request against the day (0: a fresh slot
+#       for a request already counted).
 # Returns {verdict, µs}: GO and how long to wait for the reserved slot;
 # COOLING / TOO_LONG and the wait that exceeds max wait (nothing reserved);
 # QUOTA and the time to the end of the day (nothing reserved).
@@ -73,6 +75,7 @@ local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
 local per_day = tonumber(ARGV[4])
+if tonumber(ARGV[9]) == 0 then per_day = 0 end
 
 local start = now
 local cooling = tonumber(redis.call('GET', KEYS[2]))
@@ -258,8 +261,27 @@ class RedisRateLimiter:
         """
         if self._clock.time() >= self._days_valid_until:
             self._plan_days()
+        micros = await self._reserve(method, count_day=True)
+        waited = False
+        while micros > 0:
+            await self._clock.sleep(micros / 1e6)
+            waited = True
+            # Another process may have hit a 429 while this one slept, and this
+            # slot fell inside its cool-down: sit it out and reserve a fresh slot
+            # after it (already counted against the day). Keeping the old one,
+            # every request whose slot fell inside would go at its end at once.
+            if await self.cooldown_remaining() <= 0:
+                break
+            await self._sit_out_cool_down(method)
+            micros = await self._reserve(method, count_day=False)
+        return waited
+
+    async def _reserve(self, method: str, *, count_day: bool) -> int:
+        """Run the acquire script: the µs to wait for the reserved slot, or raise."""
         try:
-            reply = await self._acquire_script(keys=self._keys, args=self._args)
+            reply = await self._acquire_script(
+                keys=self._keys, args=[*self._args, 1 if count_day else 0]
+            )
         except RedisError as exc:
             raise self._unavailable(method, exc) from exc
         verdict, micros = int(reply[0]), int(reply[1])
@@ -278,12 +300,7 @@ class RedisRateLimiter:
                 retry_after=micros / 1e6,
                 method=method or None,
             )
-        if micros <= 0:
-            return False
-        await self._clock.sleep(micros / 1e6)
-        # Another process may have hit a 429 while this one slept.
-        await self._sit_out_cool_down(method)
-        return True
+        return micros
 
     async def record(
         self, *, status: int, cool_down: float | None, state: RateLimitState | None

@@ -20,13 +20,6 @@ from komet_async.sandbox.kounta import KountaSandbox
 TINY = {"seed": 1, "customers": 5, "products": 5, "standing_orders": 5}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG komet_async/_ratelimit.py LocalBudget.acquire: a request that reserved its "
-    "token, then found a cool-down when it woke, waits the cool-down out and goes at once; "
-    "every request whose slot fell inside the cool-down goes at the same moment, and the "
-    "slots after it are not moved, so one second carries ~30 requests at 20/s burst 1",
-)
 async def test_rate_limit_holds_after_a_cool_down() -> None:
     """After a 429 cool-down the client resumes at its rate: at most per_second + burst a second."""
     # The first request gets 429 "Retry-After: 0.5" while 39 others hold token slots.

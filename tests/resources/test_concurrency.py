@@ -183,10 +183,6 @@ def test_a_client_owning_its_session_is_refused_on_a_second_loop(kind: str) -> N
         home.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_session.py: aclose() on another loop drops the session before failing (see report)",
-)
 def test_closing_a_client_from_a_second_loop_is_refused_and_keeps_it_closable() -> None:
     """aclose() on a second loop raises the one-client-per-loop error; home can still close it."""
     box = make_sandbox("komet")
