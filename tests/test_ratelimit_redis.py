@@ -261,6 +261,26 @@ async def test_a_waiter_sits_out_a_cool_down_that_began_while_it_slept(
     assert time.monotonic() - started == pytest.approx(1.1, abs=0.15)
 
 
+async def test_slots_inside_a_cool_down_are_not_spent_at_its_end_at_once(
+    redis: redis_asyncio.Redis, key: str
+) -> None:
+    """Waiters whose slots fell inside a cool-down take fresh slots after it, counted once a day."""
+    rate, n = 20.0, 30
+    limiter = RedisRateLimiter(redis, key, RateLimit(per_second=rate, burst=1, per_day=1000))
+
+    async def granted() -> float:
+        await limiter.acquire("test")
+        return time.monotonic()
+
+    tasks = [asyncio.create_task(granted()) for _ in range(n)]
+    await asyncio.sleep(0.1)  # a couple granted, the rest sleeping on slots up to 1.5 s away
+    await limiter.cool_down(0.5)
+    times = sorted(await asyncio.gather(*tasks))
+    assert max_in_window(times) <= rate + 1
+    day_key = limiter.day_key(dt.datetime.now(dt.timezone.utc).date())
+    assert int(await redis.get(day_key) or 0) == n
+
+
 async def test_client_429s_reach_every_process(redis: redis_asyncio.Redis, key: str) -> None:
     """A sandbox 429 seen by one client becomes a cool-down another budget instance sees."""
     budget = RedisRateLimiter(redis, key, RateLimit(per_second=100))
