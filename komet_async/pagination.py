@@ -205,9 +205,23 @@ class NextUrlGuard:
         self._origin = origin(api_url)
         self._seen: set[str] = set()
 
-    def check(self, url: str, *, method: str) -> str:
-        """Return ``url`` if it is safe to fetch next; raise :class:`ResponseFormatError` if not."""
-        if origin(url) != self._origin:
+    def check(self, url: str, *, method: str, base: str | None = None) -> str:
+        """Return ``url`` if it is safe to fetch next; raise :class:`ResponseFormatError` if not.
+
+        With ``base``, ``url`` is first made absolute against it (a relative
+        ``X-Next-Page``).
+        """
+        try:
+            if base is not None:
+                url = urllib.parse.urljoin(base, url)
+            where = origin(url)
+        except ValueError:  # urlsplit refuses some URLs ("http://[::1")
+            raise ResponseFormatError(
+                f"{method}: the next-page URL is not a valid URL",
+                path="X-Next-Page",
+                method=method,
+            ) from None
+        if where != self._origin:
             raise ResponseFormatError(
                 f"{method}: refusing to follow a next-page URL to another host "
                 f"({_host(url)}): it would carry our credentials",

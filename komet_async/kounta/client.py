@@ -174,20 +174,34 @@ class KountaClient(ClientBase):
         # Replayed once with the fresh token; a second 401 is final.
         return await self._core.request(spec(authorization_header(self.auth)))
 
+    def resolve(self, base: str, location: str) -> str | None:
+        """``location`` made absolute against ``base``; ``None`` when it is not a usable URL."""
+        try:
+            target = urllib.parse.urljoin(base, location)
+            origin(target)  # urlsplit refuses some URLs ("http://[::1")
+        except ValueError:
+            return None
+        return target
+
     async def follow(self, response: Response, *, name: str) -> Response:
         """Follow redirects by hand: credentials go only to the API's own origin."""
         hops = 0
         while 300 <= response.status < 400:
             hops += 1
             location = response.headers.get("Location")
-            if not location or hops > MAX_REDIRECTS:
+            target = self.resolve(response.url, location) if location else None
+            if target is None or hops > MAX_REDIRECTS:
+                problem = (
+                    f"more than {MAX_REDIRECTS} redirects"
+                    if hops > MAX_REDIRECTS
+                    else "without a usable Location"
+                )
                 raise HTTPStatusError(
-                    f"{name}: HTTP {response.status} without a usable Location",
+                    f"{name}: HTTP {response.status} {problem}",
                     status=response.status,
                     method=name,
                     url=self._core.redactor.url(response.url),
                 )
-            target = urllib.parse.urljoin(response.url, location)
             response = await self.send(
                 "GET", target, name=name, authenticate=self.same_origin(target)
             )
@@ -202,7 +216,20 @@ class KountaClient(ClientBase):
         return self._decoder.structure(data, tp, path=path, method=name)
 
     def read_json(self, response: Response, *, name: str) -> Any:
-        """Decode a JSON body; a body that is not JSON is a ResponseFormatError."""
+        """Decode a JSON body; a body that is not JSON is a ResponseFormatError.
+
+        A redirect not followed (only lookups follow them) is an HTTPStatusError:
+        its body, even JSON, is not the answer asked for.
+        """
+        if 300 <= response.status < 400:
+            raise HTTPStatusError(
+                f"{name}: unexpected HTTP {response.status}",
+                status=response.status,
+                method=name,
+                url=self._core.redactor.url(response.url),
+                headers=self._core.redactor.headers(response.headers.items()),
+                body_excerpt=body_excerpt(response.body, self._core.redactor),
+            )
         try:
             return decode_json(response.body)
         except ValueError:

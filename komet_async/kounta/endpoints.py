@@ -87,7 +87,7 @@ class Customers:
             items = client.read(response, builtins.list[Customer], name=name, path="customers")
             following = response.headers.get("X-Next-Page")
             if following:
-                following = guard.check(urllib.parse.urljoin(url, following), method=name)
+                following = guard.check(following, base=url, method=name)
             return Page(items, following or None)
 
         return AsyncPaginator(fetch, cursor=start)
@@ -193,11 +193,12 @@ class Customers:
             found: Customer = client.read(response, Customer, name=name)
             return found
         location = response.headers.get("Location")
-        if not location:
+        target = client.resolve(response.url, location) if location else None
+        if target is None:
             raise ResponseFormatError(
-                f"{name}: HTTP {response.status} with neither a body nor a Location", method=name
+                f"{name}: HTTP {response.status} with neither a body nor a usable Location",
+                method=name,
             )
-        target = urllib.parse.urljoin(response.url, location)
         if not client.same_origin(target):
             raise ResponseFormatError(
                 f"{name}: the created record's Location is on another host", method=name
@@ -365,7 +366,7 @@ class Webhooks:
     async def _located(self, response: Any, name: str) -> Webhook:
         client = self._client
         location = response.headers.get("Location")
-        target = urllib.parse.urljoin(response.url, location) if location else None
+        target = client.resolve(response.url, location) if location else None
         if target is None or not client.same_origin(target):
             raise ResponseFormatError(f"{name}: no body and no usable Location", method=name)
         fetched = await client.send("GET", target, name=name)

@@ -177,19 +177,22 @@ async def kounta_route(request: web.Request) -> web.StreamResponse:
         )
     if case == "drip":
         return await drip(request, chunked=True)
+    if request.method == "POST":
+        # A create answered with no body and a Location urlsplit refuses.
+        return web.Response(status=201, headers={"Location": "http://[::1/customers/1"})
     if request.query.get("email") == "loop@example.com" or case == "loop":
         raise web.HTTPFound(f"{base}/loop")
     if request.query.get("email") == "elsewhere@example.com":
         raise web.HTTPFound(f"{other}{base}/389427")
     if request.query.get("email") == "badurl@example.com":
-        raise web.HTTPFound("http://[::1/customers/1")
+        return web.Response(status=302, headers={"Location": "http://[::1/customers/1"})
     if case == "389427":
         return web.json_response(kounta_customer(389427))
     if case == "retry.after":
         return web.Response(status=429, text="slow down", headers={"Retry-After": "99999999"})
     if case == "garbage.limits":
         return web.json_response(
-            kounta_customer(1),
+            [kounta_customer(1)],
             headers={
                 "X-RateLimit-Limit": "lots",
                 "X-RateLimit-Remaining": "-5",
@@ -209,7 +212,8 @@ async def kounta_route(request: web.Request) -> web.StreamResponse:
     if case == "exhausted":
         reset = f"{time.time() + 99999999:.0f}"
         return web.json_response(
-            kounta_customer(1), headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+            [kounta_customer(1)],
+            headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
         )
     page = request.query.get("page")
     if page is not None:
