@@ -129,7 +129,18 @@ class OAuth2:
         ``send`` posts the form body and returns the decoded JSON answer.
         Returns the new pair, or ``None`` when another task already refreshed
         (its tokens are then in place).
+
+        The refresh runs to its end even when the caller is cancelled: the
+        server rotates the refresh token as it answers, and an answer dropped
+        half-way would leave only a dead refresh token behind.
         """
+        task = asyncio.ensure_future(self._refresh(stale_header, send))
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    async def _refresh(
+        self, stale_header: str, send: Callable[[bytes], Awaitable[Any]]
+    ) -> TokenPair | None:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -154,6 +165,12 @@ class OAuth2:
                 if inspect.isawaitable(result):
                     await result
             return pair
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a shielded refresh's outcome seen (its caller may be gone)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _bearer(token: str) -> str:

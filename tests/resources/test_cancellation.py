@@ -386,10 +386,6 @@ async def test_cancelling_the_only_slot_in_flight_frees_it(point: int) -> None:
         await probe.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kounta/auth.py: a cancelled refresh loses the rotated refresh token (see report)",
-)
 async def test_cancelling_a_call_during_its_token_refresh_keeps_the_client_usable() -> None:
     """A call cancelled while its OAuth2 refresh is in flight leaves the client able to log in."""
     async with KountaSandbox(seed=41, customers=30, latency=0.05) as box, ResourceProbe() as probe:
