@@ -1,8 +1,12 @@
-"""The typed usage file (checked by mypy --strict in CI) also runs: its calls are real usage."""
+"""The typed usage file (checked by mypy --strict in CI) also runs: its calls are real usage.
+
+It lives in ``tests/typecheck``, not ``tests/typing``: a ``typing`` directory would shadow
+the standard library for scripts run from ``tests/`` (``tests/redis_worker.py``).
+"""
 
 from __future__ import annotations
 
-from .typing import usage
+from .typecheck import usage
 
 
 async def test_typed_usage_runs_against_the_sandboxes() -> None:
