@@ -555,14 +555,19 @@ class Decoder:
         """Structure ``data`` as ``tp``; raise :class:`ResponseFormatError` naming the path."""
         try:
             return typing.cast(T, self._fast.structure(data, tp))
-        except Exception:
-            return typing.cast(T, self._structure_detailed(data, tp, path, method))
+        except Exception:  # noqa: S110 - the detailed pass below explains the failure
+            pass
+        # Outside the except: the error raised below keeps no hidden __context__.
+        return typing.cast(T, self._structure_detailed(data, tp, path, method))
 
     def _structure_detailed(self, data: Any, tp: Any, path: str, method: str | None) -> Any:
         try:
             return self._detailed.structure(data, tp)
         except Exception as exc:
-            raise self._explain(exc, data, path, method) from None
+            error = self._explain(exc, data, path, method)
+        # Raised outside the except, so not even ``__context__`` (which
+        # tracebacks hide but code can read) holds the unredacted cattrs error.
+        raise error
 
     def unstructure(self, obj: Any) -> Any:
         """Turn a model back into JSON-ready data (wire keys)."""

@@ -128,21 +128,22 @@ class Retrier:
         *,
         name: str,
         idempotent: bool = True,
+        attempts: int | None = None,
     ) -> T:
         """Await ``attempt()`` until it succeeds, the policy gives up, or an error is final.
 
-        ``name`` (the API method) is used for log lines. When retries run out,
-        the last real error is raised, never tenacity's ``RetryError``.
+        ``name`` (the API method) is used for log lines; ``attempts`` caps the
+        policy's attempts for this call. When retries run out, the last real
+        error is raised, never tenacity's ``RetryError``.
         """
+        limit = self.policy.attempts if attempts is None else min(attempts, self.policy.attempts)
         try:
             return await attempt()
         except KometError as exc:
-            if self.policy.attempts <= 1 or not self.policy.should_retry(
-                exc, idempotent=idempotent
-            ):
+            if limit <= 1 or not self.policy.should_retry(exc, idempotent=idempotent):
                 raise
             first = exc
-        return await self._retry(attempt, first, name=name, idempotent=idempotent)
+        return await self._retry(attempt, first, name=name, idempotent=idempotent, limit=limit)
 
     async def _retry(
         self,
@@ -151,6 +152,7 @@ class Retrier:
         *,
         name: str,
         idempotent: bool,
+        limit: int,
     ) -> T:
         policy = self.policy
 
@@ -163,14 +165,14 @@ class Retrier:
                 "%s: attempt %d of %d failed (%s: %s); retrying in %.2f s",
                 name,
                 state.attempt_number,
-                policy.attempts,
+                limit,
                 type(exc).__name__,
                 exc,
                 delay,
             )
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=stop_after_attempt(limit),
             wait=self._wait,
             retry=retry_if_exception(lambda e: policy.should_retry(e, idempotent=idempotent)),
             sleep=self._sleep,

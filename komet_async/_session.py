@@ -90,6 +90,9 @@ class RequestSpec:
     #: Whether sending twice is harmless; non-idempotent calls are retried only
     #: when the server cannot have acted on them.
     idempotent: bool = True
+    #: The most attempts for this call, below the policy's (``None``: the
+    #: policy's): a caller running its own retry loop passes 1.
+    attempts: int | None = None
 
 
 def as_timeout(timeout: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
@@ -213,11 +216,13 @@ class SessionManager:
             self._session = session
         return self._session
 
-    async def request(self, spec: RequestSpec) -> Response:
+    async def request(self, spec: RequestSpec, *, count_failure: bool = True) -> Response:
         """Send ``spec`` under the rate limiter and retry policy; return a non-error response.
 
         HTTP statuses >= 400 raise their typed error (after retries); 1xx-3xx
-        are returned for the caller to interpret.
+        are returned for the caller to interpret. ``count_failure=False`` leaves
+        ``stats.failures`` to a caller that may still recover (a 401 answered
+        by a token refresh); it calls :meth:`count_failure` if it cannot.
         """
         self._check_usable()
         self._bind_loop()
@@ -229,10 +234,17 @@ class SessionManager:
             return self._attempt(spec, attempts)
 
         try:
-            return await self._retrier.run(attempt, name=spec.name, idempotent=spec.idempotent)
+            return await self._retrier.run(
+                attempt, name=spec.name, idempotent=spec.idempotent, attempts=spec.attempts
+            )
         except Exception:  # a cancellation is not a failure
-            self.stats.failures += 1
+            if count_failure:
+                self.stats.failures += 1
             raise
+
+    def count_failure(self) -> None:
+        """Count a call that ended in an error (see ``count_failure`` of :meth:`request`)."""
+        self.stats.failures += 1
 
     async def _attempt(self, spec: RequestSpec, number: int) -> Response:
         limiter = self.limiter

@@ -31,6 +31,7 @@ from .._session import (
 from ..errors import (
     AuthenticationError,
     HTTPStatusError,
+    RateLimitedError,
     ResponseFormatError,
     TransportError,
     ValidationError,
@@ -144,8 +145,15 @@ class KountaClient(ClientBase):
         json: Any = None,
         idempotent: bool = True,
         authenticate: bool = True,
+        attempts: int | None = None,
+        count_failure: bool = True,
     ) -> Response:
-        """Send one call: authenticated, rate limited, retried; refresh and replay once on 401."""
+        """Send one call: authenticated, rate limited, retried; refresh and replay once on 401.
+
+        ``attempts`` caps the retry policy's attempts for this call, and
+        ``count_failure=False`` leaves ``stats.failures`` to the caller: both
+        for a caller with its own retry loop.
+        """
         body = None if json is None else encode_json_body(json)
         base_headers = _ACCEPT if body is None else _JSON
 
@@ -161,18 +169,41 @@ class KountaClient(ClientBase):
                 body=body,
                 headers=headers,
                 idempotent=idempotent,
+                attempts=attempts,
             )
 
         auth_header = authorization_header(self.auth) if authenticate else None
+        auth = self.auth
+        if auth_header is None or not isinstance(auth, OAuth2):
+            return await self._core.request(spec(auth_header), count_failure=count_failure)
+        # A 401 answered by a refresh and a replay is not a failed call:
+        # count a failure only when this one cannot recover.
         try:
-            return await self._core.request(spec(auth_header))
+            return await self._core.request(spec(auth_header), count_failure=False)
         except AuthenticationError as exc:
-            auth = self.auth
-            if exc.status != 401 or auth_header is None or not isinstance(auth, OAuth2):
+            if exc.status != 401:
+                self._count_failure(count_failure)
                 raise
+        except Exception:
+            self._count_failure(count_failure)
+            raise
+        try:
             await self._refresh(auth, auth_header)
+        except Exception:
+            self._count_failure(count_failure)
+            raise
         # Replayed once with the fresh token; a second 401 is final.
-        return await self._core.request(spec(authorization_header(self.auth)))
+        return await self._core.request(
+            spec(authorization_header(self.auth)), count_failure=count_failure
+        )
+
+    def _count_failure(self, count: bool = True) -> None:
+        if count:
+            self._core.count_failure()
+
+    def count_failure(self) -> None:
+        """Count a call that ended in an error (for loops sending with ``count_failure=False``)."""
+        self._core.count_failure()
 
     def resolve(self, base: str, location: str) -> str | None:
         """``location`` made absolute against ``base``; ``None`` when it is not a usable URL."""
@@ -241,6 +272,19 @@ class KountaClient(ClientBase):
                 body_excerpt=excerpt,
             ) from None
 
+    async def retry_wait(self, error: BaseException, attempt: int) -> None:
+        """Wait before resending a call its own loop retries, as the retry policy would.
+
+        A 429's ``Retry-After`` already paused the whole client (the rate
+        limiter sits it out before the next send); otherwise the backoff.
+        """
+        self._core.stats.retries += 1
+        if isinstance(error, RateLimitedError):
+            return
+        delay = self._core.retry_policy.backoff(attempt)
+        if delay > 0:
+            await self._core.clock.sleep(delay)
+
     async def settle(self, error: BaseException, attempt: int) -> None:
         """Wait before checking whether a failed write was stored after all.
 
@@ -267,7 +311,8 @@ class KountaClient(ClientBase):
                 idempotent=False,
             )
             try:
-                response = await self._core.request(spec)
+                # A failed refresh fails the call that needed it: counted there, once.
+                response = await self._core.request(spec, count_failure=False)
             except HTTPStatusError as exc:
                 if exc.status >= 500 or exc.status == 429:
                     raise

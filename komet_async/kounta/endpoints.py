@@ -166,24 +166,42 @@ class Customers:
         _validate(customer, name, customer.contact_problems())
         client = self._client
         body = _body(customer)
-        attempts, attempt = client.retry_policy.attempts, 0
+        policy = client.retry_policy
+        # This loop is the create's only retry loop (each send is one attempt),
+        # so it sends at most ``policy.attempts`` POSTs in all.
+        reference = customer.reference_id
+        attempt = 0
         while True:
             attempt += 1
             try:
                 response = await client.send(
-                    "POST", client.url("/customers"), name=name, json=body, idempotent=False
+                    "POST",
+                    client.url("/customers"),
+                    name=name,
+                    json=body,
+                    idempotent=False,
+                    attempts=1,
+                    count_failure=False,
                 )
             except _MAYBE_STORED as exc:
-                if isinstance(exc, HTTPStatusError) and exc.status < 500 and exc.status != 429:
-                    raise  # refused outright: nothing was stored
-                if customer.reference_id is None or attempt == attempts:
-                    raise
-                logger.warning("%s: the create may have been stored (%s); checking", name, exc)
-                await client.settle(exc, attempt)
-                existing = await self.find_by_reference(customer.reference_id)
-                if existing:
-                    return existing[0]
-                continue
+                if attempt < policy.attempts:
+                    if policy.should_retry(exc, idempotent=False):
+                        # Nothing was stored (a 429, a connection never made): send again.
+                        await client.retry_wait(exc, attempt)
+                        continue
+                    # A 4xx refused it outright; anything else may have stored it.
+                    refused = isinstance(exc, HTTPStatusError) and exc.status < 500
+                    if not refused and reference is not None:
+                        logger.warning(
+                            "%s: the create may have been stored (%s); checking", name, exc
+                        )
+                        await client.settle(exc, attempt)
+                        existing = await self.find_by_reference(reference)
+                        if existing:
+                            return existing[0]
+                        continue
+                client.count_failure()
+                raise
             return await self._created(response, name)
 
     async def _created(self, response: Any, name: str) -> Customer:

@@ -1,8 +1,7 @@
 """What the chaos soak found in the client, each pinned by a small deterministic test.
 
-Every test here is ``xfail(strict=True)``: it states the behaviour the issue
-asks for, fails today because of the bug named in its reason, and turns into
-an error (XPASS) the day the bug is fixed, so the mark is then removed.
+Each was first written as an ``xfail(strict=True)`` test against the bug it
+names, and the mark removed with the fix.
 """
 
 from __future__ import annotations
@@ -43,12 +42,6 @@ async def test_rate_limit_holds_after_a_cool_down() -> None:
     assert busiest_second(arrivals) <= 20 + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG komet_async/kounta/endpoints.py Customers.create: the lookup-and-resend loop "
-    "runs up to RetryPolicy.attempts times and each send retries 429s up to attempts again "
-    "(client.send -> SessionManager.request), so one create may send attempts ** 2 POSTs",
-)
 async def test_create_sends_at_most_the_policy_attempts() -> None:
     """A create with a reference id sends at most RetryPolicy.attempts POSTs in all."""
     # Every create is refused with 429 (nothing stored); lookups are not faulted.
@@ -66,8 +59,9 @@ async def test_create_sends_at_most_the_policy_attempts() -> None:
             with pytest.raises(RateLimitedError, match="429"):
                 await kounta.customers.create(new)
         assert len(box.data) == 3
-        # Today: 16 POSTs and 3 lookups.
-        assert box.stats.requests["customers.create"] <= policy.attempts
+        assert box.stats.requests["customers.create"] == policy.attempts
+        assert kounta.stats.retries == policy.attempts - 1
+        assert kounta.stats.failures == 1
 
 
 async def test_disabled_retries_send_a_reset_request_once() -> None:

@@ -62,8 +62,8 @@ def kounta_call(client: KountaClient, route: str) -> Awaitable[Any]:
     return client.webhooks.list()
 
 
-def answering(body: bytes) -> Callable[[RequestSpec], Awaitable[sansio.Response]]:
-    async def request(spec: RequestSpec) -> sansio.Response:
+def answering(body: bytes) -> Callable[..., Awaitable[sansio.Response]]:
+    async def request(spec: RequestSpec, **options: Any) -> sansio.Response:
         return sansio.Response(200, {"Content-Type": "application/json"}, body, spec.url)
 
     return request

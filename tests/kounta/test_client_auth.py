@@ -95,6 +95,7 @@ async def test_tokens_past_their_lifetime_are_refreshed() -> None:
             await kounta.customers.get(JAMIE)
             await asyncio.sleep(0.4)
             await kounta.customers.get(JAMIE)
+            assert kounta.stats.failures == 0  # a 401 answered by a refresh is no failure
         assert box.stats.refreshes == 1
         assert box.stats.requests == {"customers.get": 3, "token": 1}
 
@@ -106,6 +107,7 @@ async def test_a_401_after_a_successful_refresh_is_final() -> None:
             with pytest.raises(AuthenticationError) as info:
                 await kounta.customers.get(JAMIE)
             assert info.value.status == 401
+            assert kounta.stats.failures == 1
         assert box.stats.requests == {"customers.get": 2, "token": 1}
 
 
@@ -135,6 +137,7 @@ async def test_revoked_refresh_token_raises_authentication_error(box: KountaSand
         box.revoke_refresh_tokens()
         with pytest.raises(AuthenticationError, match="refresh was refused"):
             await kounta.customers.get(JAMIE)
+        assert kounta.stats.failures == 1  # the call, not also its refresh
     assert box.stats.refreshes == 0
     assert box.stats.requests == {"customers.get": 1, "token": 1}
 

@@ -173,7 +173,7 @@ def exception_texts(exc: BaseException) -> list[str]:
         texts += [str(current), repr(current), repr(current.args)]
         if isinstance(current, KometError):
             texts.append(repr(vars(current)))
-        # Follow the chain as tracebacks do: ``raise ... from None`` hides the context.
+        # Follow the chain as tracebacks do: ``raise ... from`` hides the context.
         chained = [current.__cause__]
         if not current.__suppress_context__:
             chained.append(current.__context__)
@@ -236,9 +236,9 @@ class Audit:
         core = client._core
         send = core.request
 
-        async def spy(spec: Any) -> Any:
+        async def spy(spec: Any, **options: Any) -> Any:
             self.objects.append(spec)
-            return await send(spec)
+            return await send(spec, **options)
 
         core.request = spy  # type: ignore[method-assign]
 
