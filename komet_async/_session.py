@@ -201,9 +201,11 @@ class SessionManager:
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            # Headers go with each request (see _send), so a caller's session works alike.
+            # The client's headers are the session's defaults here; a caller's
+            # session gets them with each request instead (see _send).
             session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency)
+                connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency),
+                headers=self._headers,
             )
             # aiohttp resends an idempotent request once after a connection
             # error (reset, server disconnect), fresh connections included,
@@ -256,8 +258,12 @@ class SessionManager:
             response = await self._send(spec, number)
         finally:
             limiter.release()
-        error = error_for_status(
-            response, method=spec.name, redactor=self.redactor, now=self.clock.time()
+        error = (
+            error_for_status(
+                response, method=spec.name, redactor=self.redactor, now=self.clock.time()
+            )
+            if response.status >= 400
+            else None
         )
         headers = response.headers
         state = (
@@ -283,7 +289,15 @@ class SessionManager:
         """Do one HTTP exchange; the only place aiohttp is called."""
         session = self._ensure_session()
         started = self.clock.monotonic()
-        headers: Any = self._headers if spec.headers is None else {**self._headers, **spec.headers}
+        headers: Any
+        if self._owns_session:
+            # The session carries the client's headers itself: merging them into
+            # every request cost aiohttp a header dict a call.
+            headers = spec.headers
+        elif spec.headers is None:
+            headers = self._headers
+        else:
+            headers = {**self._headers, **spec.headers}
         try:
             async with session.request(
                 spec.http_method,
@@ -295,7 +309,7 @@ class SessionManager:
                 allow_redirects=False,
             ) as resp:
                 body = await self._read_body(spec, resp)
-                response = Response(resp.status, resp.headers, body, str(resp.url))
+                response = Response(resp.status, resp.headers, body, resp.url)
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             raise self._transport_error(spec, exc) from self.redactor.exception(exc)
         if logger.isEnabledFor(logging.DEBUG):

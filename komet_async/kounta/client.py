@@ -17,6 +17,7 @@ import aiohttp
 
 from .._clock import Clock
 from .._converters import Decoder
+from .._gc import gc_paused
 from .._ratelimit import RateBudget, RateLimit
 from .._redact import Redactor
 from .._retry import RetryPolicy
@@ -240,7 +241,9 @@ class KountaClient(ClientBase):
 
     def read(self, response: Response, tp: Any, *, name: str, path: str = "") -> Any:
         """Decode a JSON body and structure it as ``tp`` (errors name the field path)."""
-        return self.structure(self.read_json(response, name=name), tp, name=name, path=path)
+        # The decoded tree is freed before the collector runs again (see _gc.py).
+        with gc_paused(len(response.body)):
+            return self.structure(self.read_json(response, name=name), tp, name=name, path=path)
 
     def structure(self, data: Any, tp: Any, *, name: str, path: str = "") -> Any:
         """Structure decoded JSON as ``tp``; a failure is a ResponseFormatError naming the path."""
