@@ -22,7 +22,9 @@ paused finds it on again afterwards, the one effect to know about.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Final
 
@@ -34,21 +36,13 @@ __all__ = ["GC_PAUSE_MIN_BYTES", "gc_paused"]
 GC_PAUSE_MIN_BYTES: Final = 64 * 1024
 
 
-class gc_paused:
-    """Pause the garbage collector for a body of ``size`` bytes, if it is large.
+class _Pause:
+    """The collector off on entry, on again on exit."""
 
-    A class, not ``contextlib.contextmanager``: it runs on every call of the
-    client, and a generator-based manager costs a microsecond more there.
-    """
-
-    __slots__ = ("_paused",)
-
-    def __init__(self, size: int) -> None:
-        self._paused = size >= GC_PAUSE_MIN_BYTES and gc.isenabled()
+    __slots__ = ()
 
     def __enter__(self) -> None:
-        if self._paused:
-            gc.disable()
+        gc.disable()
 
     def __exit__(
         self,
@@ -56,5 +50,22 @@ class gc_paused:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._paused:
-            gc.enable()
+        gc.enable()
+
+
+_PAUSE: Final = _Pause()
+_RUNNING: Final = contextlib.nullcontext()
+
+
+def gc_paused(size: int) -> AbstractContextManager[None]:
+    """Pause the garbage collector for a body of ``size`` bytes, if it is large.
+
+    Below :data:`GC_PAUSE_MIN_BYTES`, or when the collector is off already
+    (the application's choice, or a pause around this one), nothing changes.
+    Shared managers, not ``contextlib.contextmanager``: this runs on every
+    call of the client, and a generator-based one costs a microsecond (and a
+    few objects for the collector) more.
+    """
+    if size >= GC_PAUSE_MIN_BYTES and gc.isenabled():
+        return _PAUSE
+    return _RUNNING

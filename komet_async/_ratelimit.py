@@ -177,6 +177,34 @@ class LocalBudget:
     def __repr__(self) -> str:
         return f"LocalBudget({self.rate_limit!r})"
 
+    def try_acquire(self, method: str = "") -> bool:
+        """Let one request go now if it needs no wait (no cool-down, a token at hand).
+
+        Counts it against the daily quota like :meth:`acquire` (and raises
+        :class:`RateLimitedError` the same way when the quota is spent);
+        returns ``False``, changing nothing, when the request would have to
+        wait: :meth:`acquire` then does the waiting. No coroutine on the way
+        of the common case: this runs on every request.
+        """
+        now = self._clock.monotonic()
+        if self._cooldown_until > now:
+            return False
+        rate = self._rate
+        if rate is not None:
+            tokens = min(self._burst, self._tokens + (now - self._refilled_at) * rate)
+            if tokens < 1.0 or (self._holes and self._holes[0] > now):
+                return False
+            self._tokens = tokens - 1.0
+            self._refilled_at = now
+        if self._per_day is not None:
+            try:
+                self._count_daily(method, self._per_day)
+            except BaseException:
+                if rate is not None:
+                    self._tokens += 1.0  # not sent: the token goes back
+                raise
+        return True
+
     async def acquire(self, method: str = "") -> bool:
         """Wait for any cool-down and a token; count the request against the quota."""
         # The common case (no cool-down) awaits no coroutine: one test, no frame.
@@ -462,6 +490,9 @@ class RateLimiter:
             self.budget = AdaptiveBudget(rate_limit, max_wait=max_wait, clock=clock)
         else:
             self.budget = LocalBudget(rate_limit, max_wait=max_wait, clock=clock)
+        self._try_budget = (
+            self.budget.try_acquire if isinstance(self.budget, LocalBudget) else None
+        )
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -472,6 +503,9 @@ class RateLimiter:
         """Wait for a concurrency slot, then for the budget; return whether it had to wait."""
         await self._semaphore.acquire()
         try:
+            # A local budget with a token at hand answers without a coroutine.
+            if self._try_budget is not None and self._try_budget(method):
+                return False
             return await self.budget.acquire(method)
         except BaseException:
             self._semaphore.release()

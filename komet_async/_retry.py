@@ -12,6 +12,7 @@ only set up once something has failed.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
@@ -26,6 +27,7 @@ from .errors import HTTPStatusError, KometError, RateLimitedError, TransportErro
 __all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Retrier"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 #: HTTP statuses retried by default: timeouts, throttling and transient server failures.
 DEFAULT_RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
@@ -124,30 +126,35 @@ class Retrier:
 
     async def run(
         self,
-        attempt: Callable[[], Awaitable[T]],
+        attempt: Callable[[A, int], Awaitable[T]],
+        arg: A,
         *,
         name: str,
         idempotent: bool = True,
         attempts: int | None = None,
     ) -> T:
-        """Await ``attempt()`` until it succeeds, the policy gives up, or an error is final.
+        """Await ``attempt(arg, n)`` for n = 1, 2, ... until it succeeds or an error is final.
 
         ``name`` (the API method) is used for log lines; ``attempts`` caps the
         policy's attempts for this call. When retries run out, the last real
-        error is raised, never tenacity's ``RetryError``.
+        error is raised, never tenacity's ``RetryError``. (``arg`` and the
+        attempt number are passed, not bound in a closure: this runs on every
+        request, and a closure with a counter is two more objects a call.)
         """
         limit = self.policy.attempts if attempts is None else min(attempts, self.policy.attempts)
         try:
-            return await attempt()
+            return await attempt(arg, 1)
         except KometError as exc:
             if limit <= 1 or not self.policy.should_retry(exc, idempotent=idempotent):
                 raise
             first = exc
-        return await self._retry(attempt, first, name=name, idempotent=idempotent, limit=limit)
+        return await self._retry(
+            functools.partial(attempt, arg), first, name=name, idempotent=idempotent, limit=limit
+        )
 
     async def _retry(
         self,
-        attempt: Callable[[], Awaitable[T]],
+        attempt: Callable[[int], Awaitable[T]],
         first: KometError,
         *,
         name: str,
@@ -186,7 +193,7 @@ class Retrier:
                     # The fast path already made attempt 1: hand its outcome to
                     # tenacity so waits and attempt counts stay in one place.
                     raise first
-                result = await attempt()
+                result = await attempt(state.retry_state.attempt_number)
         return result
 
     async def _sleep(self, seconds: float) -> None:

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import attrs
 
@@ -264,7 +264,7 @@ _OK_STATUSES: Final = frozenset({"1", 1})
 _FAILED_STATUSES: Final = frozenset({"0", 0})
 
 
-def envelope_ok(data: Any) -> bool:
+def envelope_ok(data: Any) -> TypeGuard[dict[str, Any]]:
     """Whether ``data`` is a Komet envelope that says success (the fast check)."""
     if type(data) is not dict:
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -227,17 +227,15 @@ class SessionManager:
         by a token refresh); it calls :meth:`count_failure` if it cannot.
         """
         self._check_usable()
-        self._bind_loop()
-        attempts = 0
-
-        def attempt() -> Awaitable[Response]:
-            nonlocal attempts
-            attempts += 1
-            return self._attempt(spec, attempts)
-
+        if asyncio.get_running_loop() is not self._loop:
+            self._bind_loop()  # the first request, or the wrong loop
         try:
             return await self._retrier.run(
-                attempt, name=spec.name, idempotent=spec.idempotent, attempts=spec.attempts
+                self._attempt,
+                spec,
+                name=spec.name,
+                idempotent=spec.idempotent,
+                attempts=spec.attempts,
             )
         except Exception:  # a cancellation is not a failure
             if count_failure:
@@ -308,7 +306,18 @@ class SessionManager:
                 timeout=self.timeout,
                 allow_redirects=False,
             ) as resp:
-                body = await self._read_body(spec, resp)
+                length = resp.content_length
+                # An uncompressed body of a declared, acceptable length is read
+                # in one go, here (the common case: no per-chunk work, no extra
+                # coroutine); the others are counted as they arrive.
+                if (
+                    length is not None
+                    and length <= self.max_response_bytes
+                    and "Content-Encoding" not in resp.headers
+                ):
+                    body = await resp.read()
+                else:
+                    body = await self._read_body(spec, resp)
                 response = Response(resp.status, resp.headers, body, resp.url)
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             raise self._transport_error(spec, exc) from self.redactor.exception(exc)
@@ -325,14 +334,15 @@ class SessionManager:
         return response
 
     async def _read_body(self, spec: RequestSpec, resp: aiohttp.ClientResponse) -> bytes:
-        """The whole body, or :class:`ResponseTooLargeError` once it passes the limit."""
+        """The whole body, or :class:`ResponseTooLargeError` once it passes the limit.
+
+        The slow path of :meth:`_send` (which reads a body of a declared,
+        acceptable length itself): compressed bodies are counted as they
+        decompress, since their Content-Length says nothing of their size, and
+        bodies of no declared length as they arrive.
+        """
         limit = self.max_response_bytes
         length = resp.content_length
-        # An uncompressed body of a declared, acceptable length is read in one
-        # go (the common case: no per-chunk work). Compressed bodies are counted
-        # as they decompress: their Content-Length says nothing of their size.
-        if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
-            return await resp.read()
         if length is not None and length > limit and "Content-Encoding" not in resp.headers:
             raise self._too_large(spec)
         chunks: list[bytes] = []

@@ -167,9 +167,11 @@ async def test_user_agent_is_sent_on_either_kind_of_session(own_session: bool) -
             async with KometClient(TOKEN, base_url=base) as komet:
                 await komet.customers.list()
         else:
-            async with aiohttp.ClientSession() as session:
-                async with KometClient(TOKEN, base_url=base, session=session) as komet:
-                    await komet.customers.list()
+            async with (
+                aiohttp.ClientSession() as session,
+                KometClient(TOKEN, base_url=base, session=session) as komet,
+            ):
+                await komet.customers.list()
     finally:
         await runner.cleanup()
     assert seen == [[USER_AGENT]]

@@ -9,6 +9,7 @@ authentication (refresh on 401, replay once), redirects followed by hand
 from __future__ import annotations
 
 import enum
+import logging
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
@@ -32,18 +33,21 @@ from .._session import (
 from ..errors import (
     AuthenticationError,
     HTTPStatusError,
+    KometError,
     RateLimitedError,
     ResponseFormatError,
     TransportError,
     ValidationError,
 )
 from ..pagination import origin
-from .auth import BasicAuth, OAuth2, authorization_header
+from .auth import TOKEN_ROUTE, BasicAuth, OAuth2, authorization_header
 from .endpoints import Customers, Webhooks
 
 __all__ = ["DEFAULT", "DEFAULT_KOUNTA_BASE_URL", "KountaClient", "default_rate_limit"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("komet_async")
 
 #: Where the real Kounta API lives.
 DEFAULT_KOUNTA_BASE_URL: Final = "https://api.kounta.com/v1"
@@ -303,36 +307,100 @@ class KountaClient(ClientBase):
             await self._core.clock.sleep(delay)
 
     async def _refresh(self, auth: OAuth2, stale_header: str) -> None:
+        """Refresh ``auth`` after ``stale_header`` got a 401; AuthenticationError if it fails."""
+
         async def post_form(form: bytes) -> Any:
             spec = RequestSpec(
                 "POST",
                 f"{self.base_url}/token",
-                "token",
+                TOKEN_ROUTE,
                 body=form,
                 headers={**_ACCEPT, "Content-Type": "application/x-www-form-urlencoded"},
-                # A rotating refresh token is spent once the server has seen it.
+                # A rotating refresh token is spent once the server has seen it:
+                # _post_grant is this request's only retry loop.
                 idempotent=False,
+                attempts=1,
             )
+            return self._read_grant(await self._post_grant(spec))
+
+        await auth.refresh(stale_header, post_form)
+
+    async def _post_grant(self, spec: RequestSpec) -> Response:
+        """Send a token grant; send it again only when the server provably did not act on it.
+
+        Under the retry policy (attempts, backoff, ``Retry-After``), but only
+        after a connection that was never made, a 429 or a 503: after a 500, a
+        timeout or a reset the server may have rotated the refresh token, and
+        resending the spent one would only be refused (or, on a server that
+        detects reuse, revoke the whole grant).
+        """
+        policy = self._core.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 # A failed refresh fails the call that needed it: counted there, once.
-                response = await self._core.request(spec, count_failure=False)
-            except HTTPStatusError as exc:
-                if exc.status >= 500 or exc.status == 429:
+                return await self._core.request(spec, count_failure=False)
+            except KometError as exc:
+                if attempt >= policy.attempts or not _may_resend_grant(policy, exc):
                     raise
-                raise AuthenticationError(
-                    f"token: the token refresh was refused (HTTP {exc.status})",
-                    status=exc.status,
-                    method="token",
-                    url=exc.url,
-                ) from exc
-            try:
-                return decode_json(response.body)
-            except ValueError:
-                raise ResponseFormatError("token: the answer is not JSON", method="token") from None
+                logger.warning(
+                    "%s: attempt %d of %d failed (%s: %s); retrying",
+                    spec.name,
+                    attempt,
+                    policy.attempts,
+                    type(exc).__name__,
+                    exc,
+                )
+                await self.retry_wait(exc, attempt)
 
-        pair = await auth.refresh(stale_header, post_form)
-        if pair is not None:
-            # Rotated tokens are secrets too; old ones stay hidden as well.
-            redactor = self._core.redactor.with_secrets(pair.access_token, pair.refresh_token)
-            self._core.redactor = redactor
-            self._decoder.redactor = redactor
+    def _read_grant(self, response: Response) -> Any:
+        """Decode a token answer, hiding the tokens it carries before anything else reads it.
+
+        No body excerpt in the errors: a token answer that is not the JSON we
+        expect (a form-encoded one, say) may still hold the new tokens.
+        """
+        redactor = self._core.redactor
+        url = redactor.url(response.url)
+        if not 200 <= response.status < 300:
+            raise HTTPStatusError(
+                f"{TOKEN_ROUTE}: unexpected HTTP {response.status}",
+                status=response.status,
+                method=TOKEN_ROUTE,
+                url=url,
+            )
+        try:
+            answer = decode_json(response.body)
+        except ValueError:
+            kind = redactor.text(response.headers.get("Content-Type", "no Content-Type"))
+            raise ResponseFormatError(
+                f"{TOKEN_ROUTE}: the answer is not JSON ({len(response.body):,} bytes, {kind})",
+                method=TOKEN_ROUTE,
+                url=url,
+            ) from None
+        if isinstance(answer, dict):
+            # Here, inside the shielded refresh: a caller cancelled meanwhile
+            # must not leave rotated tokens unknown to the redactor.
+            tokens = (answer.get("access_token"), answer.get("refresh_token"))
+            self._hide(*(token for token in tokens if isinstance(token, str)))
+        return answer
+
+    def _hide(self, *secrets: str) -> None:
+        """Keep ``secrets`` (rotated tokens) out of errors and logs too; old ones stay hidden."""
+        redactor = self._core.redactor.with_secrets(*secrets)
+        self._core.redactor = redactor
+        self._decoder.redactor = redactor
+
+
+#: Token-endpoint statuses that say the grant was not acted on, so the refresh
+#: token was not spent: 429 (throttled) and 503 (RFC 9110 section 15.6.4: the
+#: server "is currently unable to handle the request").
+_GRANT_NOT_ACTED_ON: Final = frozenset({429, 503})
+
+
+def _may_resend_grant(policy: RetryPolicy, exc: KometError) -> bool:
+    """Whether a failed token grant may be sent again under ``policy``."""
+    if isinstance(exc, HTTPStatusError) and exc.status in _GRANT_NOT_ACTED_ON:
+        return policy.should_retry(exc, idempotent=True)
+    # Otherwise as a create: only a connection that was never made.
+    return policy.should_retry(exc, idempotent=False)
