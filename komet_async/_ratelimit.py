@@ -490,9 +490,7 @@ class RateLimiter:
             self.budget = AdaptiveBudget(rate_limit, max_wait=max_wait, clock=clock)
         else:
             self.budget = LocalBudget(rate_limit, max_wait=max_wait, clock=clock)
-        self._try_budget = (
-            self.budget.try_acquire if isinstance(self.budget, LocalBudget) else None
-        )
+        self._try_budget = self.budget.try_acquire if isinstance(self.budget, LocalBudget) else None
 
     @property
     def rate_limit(self) -> RateLimit | None:
