@@ -247,8 +247,26 @@ class KometClient(ClientBase):
         ``keep(raw_record)`` picks the records worth structuring (a date window
         keeps the orders it owns): the others are dropped before any work.
         """
+        response = await self._list_response(method, query, extra_problems)
+        return self._list_records(response, method, key=key, model=model, keep=keep)
+
+    async def _list_response(
+        self, method: str, query: Any, extra_problems: Iterable[str] = ()
+    ) -> Response:
+        """The I/O half of :meth:`_list`: validate and encode ``query``, send it."""
         self._validate(query, method, extra_problems)
-        response = await self._core.request(self._get_spec(method, encode(query, flags="bool")))
+        return await self._core.request(self._get_spec(method, encode(query, flags="bool")))
+
+    def _list_records(
+        self,
+        response: Response,
+        method: str,
+        *,
+        key: str,
+        model: type[T],
+        keep: Callable[[Any], bool] | None = None,
+    ) -> list[T]:
+        """The CPU half of :meth:`_list`: check the envelope, structure ``key`` as ``model`` s."""
         # The decoded tree lives only inside _records: it is freed before the
         # collector runs again (see _gc.py).
         with gc_paused(len(response.body)):

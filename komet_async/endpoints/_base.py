@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
+from .._sansio import Response
+
 T = TypeVar("T")
 
 
@@ -19,6 +21,20 @@ class KometTransport(Protocol):
         key: str,
         model: type[T],
         extra_problems: Iterable[str] = (),
+        keep: Callable[[Any], bool] | None = None,
+    ) -> list[T]: ...
+
+    async def _list_response(
+        self, method: str, query: Any, extra_problems: Iterable[str] = ()
+    ) -> Response: ...
+
+    def _list_records(
+        self,
+        response: Response,
+        method: str,
+        *,
+        key: str,
+        model: type[T],
         keep: Callable[[Any], bool] | None = None,
     ) -> list[T]: ...
 

@@ -10,6 +10,7 @@ from typing import Any, Final
 import attrs
 
 from .._requests import problems
+from .._sansio import Response
 from .._wire import wire
 from ..errors import HTTPStatusError, TransportError, ValidationError
 from ..models.standing_orders import STANDING_ORDER_STATUSES, StandingOrder
@@ -154,10 +155,18 @@ class StandingOrders(Resource):
                 )
         filters = attrs.evolve(query, date_from=span[0], date_to=span[1])
 
-        async def fetch(start: dt.date, end: dt.date) -> list[StandingOrder]:
-            return await self._client._list(
-                "standing.order.list",
-                attrs.evolve(filters, date_from=start, date_to=end),
+        method = "standing.order.list"
+
+        # Two steps, so a window's decoding does not hold back the next request.
+        async def fetch(start: dt.date, end: dt.date) -> Response:
+            return await self._client._list_response(
+                method, attrs.evolve(filters, date_from=start, date_to=end)
+            )
+
+        def parse(start: dt.date, end: dt.date, response: Response) -> list[StandingOrder]:
+            return self._client._list_records(
+                response,
+                method,
                 key="standingOrders",
                 model=StandingOrder,
                 keep=_owned_by((start, end), span),
@@ -165,6 +174,7 @@ class StandingOrders(Resource):
 
         source = DateWindows(
             fetch,
+            parse=parse,
             span=span,
             windows=windows,
             key=lambda order: order.id,
