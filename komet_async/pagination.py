@@ -343,6 +343,8 @@ class DateWindows(Generic[T]):
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self._fetch = fetch
         self._parse = parse
+        #: Whether the consumer is waiting in next_page() for a fetch to finish.
+        self._awaited = False
         self._span = span
         self._key = key
         self._owner = owner
@@ -378,7 +380,11 @@ class DateWindows(Generic[T]):
                 return page
             if not self._running:
                 return None
-            finished, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+            self._awaited = True
+            try:
+                finished, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._awaited = False
             for task in sorted(finished, key=lambda t: self._running[t]):
                 self._finish(task, self._running.pop(task))
 
@@ -418,8 +424,12 @@ class DateWindows(Generic[T]):
         while self._todo and not self._closing:
             in_flight = sum(not task.done() for task in self._running)
             # Fetched but not handed out: at most ``concurrency`` pages ahead
-            # of the consumer, so a slow consumer bounds the memory held.
+            # of the consumer, so a slow consumer bounds the memory held. A
+            # consumer waiting in next_page() is about to take the first page
+            # that finished: that one is not ahead of it.
             waiting = len(self._ready) + len(self._running) - in_flight
+            if self._awaited and waiting:
+                waiting -= 1
             if in_flight >= self._concurrency or waiting >= self._concurrency:
                 return
             window = self._todo.pop(0)

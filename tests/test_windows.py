@@ -365,3 +365,78 @@ async def test_iter_validates_before_sending(kwargs: dict[str, object], problem:
         with pytest.raises(ValidationError, match=problem):
             komet.standing_orders.iter(**args)  # type: ignore[arg-type]
         assert komet.stats.requests == 0
+
+
+async def test_with_parse_the_next_fetch_starts_before_the_last_page_is_parsed() -> None:
+    """A finished fetch starts the next window's request before its own page is parsed."""
+    events: list[str] = []
+    windows = split_range(D(2024, 1, 1), D(2024, 1, 3), 1)
+
+    async def fetch(start: D, end: D) -> str:
+        events.append(f"fetch {start.day}")
+        await asyncio.sleep(0)
+        return f"raw {start.day}"
+
+    def parse(start: D, end: D, raw: str) -> list[Rec]:
+        events.append(f"parse {raw}")
+        return [Rec(start.day, start, end)]
+
+    source = DateWindows(
+        fetch,
+        parse=parse,
+        span=(D(2024, 1, 1), D(2024, 1, 3)),
+        windows=windows,
+        key=lambda r: r.id,
+        owner=lambda r: r.start,
+        splittable=_worth_splitting,
+        concurrency=1,
+    )
+    found = await AsyncPaginator.from_source(source).collect()
+    assert [r.id for r in found] == [1, 2, 3]
+    assert events == [
+        "fetch 1",
+        "fetch 2",
+        "parse raw 1",
+        "fetch 3",
+        "parse raw 2",
+        "parse raw 3",
+    ]
+
+
+async def test_a_page_that_fails_to_parse_is_raised_and_stays_in_the_cursor() -> None:
+    """A parse error is raised to the consumer; its window is fetched again on resume."""
+    span = (D(2024, 1, 1), D(2024, 1, 2))
+    bad = {D(2024, 1, 2)}
+
+    async def fetch(start: D, end: D) -> D:
+        return start
+
+    def parse(start: D, end: D, raw: D) -> list[Rec]:
+        if raw in bad:
+            raise ValueError("unreadable page")
+        return [Rec(raw.day, raw, raw)]
+
+    def make(cursor_windows: list[tuple[D, D]]) -> AsyncPaginator[Rec]:
+        return AsyncPaginator.from_source(
+            DateWindows(
+                fetch,
+                parse=parse,
+                span=span,
+                windows=cursor_windows,
+                key=lambda r: r.id,
+                owner=lambda r: r.start,
+                splittable=_worth_splitting,
+                concurrency=2,
+                ordered=True,
+            )
+        )
+
+    first = make(split_range(*span, 1))
+    with pytest.raises(ValueError, match="unreadable page"):
+        await first.collect()
+    assert first.next_cursor is not None
+    left_span, left = decode_window_cursor(first.next_cursor)
+    assert left_span == span
+    assert left == [(D(2024, 1, 1), D(2024, 1, 1)), (D(2024, 1, 2), D(2024, 1, 2))]
+    bad.clear()
+    assert [r.id for r in await make(left).collect()] == [1, 2]
