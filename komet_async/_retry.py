@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_exponential, wait_random_exponential
 
 from ._clock import Clock
-from .errors import HTTPStatusError, KometError, RateLimitedError, TransportError
+from .errors import HTTPStatusError, KometError, TransportError
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "Retrier"]
 
@@ -87,12 +87,14 @@ class RetryPolicy:
         return cls(attempts=attempts, wait_initial=0.0, wait_max=0.0, jitter=False)
 
     def should_retry(self, exc: BaseException, *, idempotent: bool = True) -> bool:
-        """Decide whether ``exc`` is worth another attempt (attempts aside)."""
-        if isinstance(exc, RateLimitedError):
+        """Decide whether ``exc`` is worth another attempt (attempts aside).
+
+        A server asking (``Retry-After``) for a longer wait than
+        ``max_retry_after`` gets its error raised at once, whatever the status.
+        """
+        if isinstance(exc, HTTPStatusError):
             if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
                 return False
-            return exc.status in self.retry_on_statuses
-        if isinstance(exc, HTTPStatusError):
             if not idempotent and exc.status not in _NOT_PROCESSED_STATUSES:
                 return False
             return exc.status in self.retry_on_statuses
@@ -203,6 +205,6 @@ class Retrier:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-            return exc.retry_after
+        if isinstance(exc, HTTPStatusError) and exc.retry_after is not None:
+            return exc.retry_after  # what the server asked for (429, 503 ...)
         return float(self._backoff(state))

@@ -161,13 +161,16 @@ def body_excerpt(body: bytes, redactor: Redactor, limit: int = EXCERPT_CHARS) ->
     return text
 
 
-def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
+def parse_retry_after(
+    headers: Mapping[str, str], now: float, *, rate_limit_reset: bool = True
+) -> float | None:
     """Seconds the server asks us to wait, from ``Retry-After`` or ``X-Ratelimit-Reset``.
 
     ``Retry-After`` may be seconds or an HTTP date; ``X-Ratelimit-Reset``
-    (Kounta) is a Unix time in seconds. ``now`` is the current Unix time.
-    Garbage, negative or non-finite values count as "not said" (``None``);
-    a time in the past means "now" (``0.0``).
+    (Kounta) is a Unix time in seconds, read only with ``rate_limit_reset``
+    (a 429: the reset of a rate limit says nothing about a failing server).
+    ``now`` is the current Unix time. Garbage, negative or non-finite values
+    count as "not said" (``None``); a time in the past means "now" (``0.0``).
     """
     raw = _header(headers, "Retry-After")
     if raw is not None:
@@ -186,6 +189,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=dt.timezone.utc)
                 return max(0.0, when.timestamp() - now)
+    if not rate_limit_reset:
+        return None
     reset = _finite_float(_header(headers, "X-Ratelimit-Reset") or "")
     if reset is not None and reset > 0:
         return max(0.0, reset - now)
@@ -250,13 +255,17 @@ def error_for_status(
     cls: type[HTTPStatusError] = _STATUS_ERRORS.get(
         status, ServerError if status >= 500 else HTTPStatusError
     )
+    # A 503 (or any status) may say when to come back (RFC 9110, section 10.2.3).
+    retry_after = parse_retry_after(response.headers, now, rate_limit_reset=False)
+    wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
     return cls(
-        f"{reason}{detail}",
+        f"{reason}{wait}{detail}",
         status=status,
         method=method,
         url=url,
         headers=headers,
         body_excerpt=excerpt,
+        retry_after=retry_after,
     )
 
 

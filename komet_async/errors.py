@@ -132,7 +132,8 @@ class HTTPStatusError(KometError):
     """The server answered with an HTTP error status.
 
     Attributes: ``status`` (int), ``headers`` (response headers), ``body_excerpt``
-    (the start of the body, redacted), plus ``method`` and ``url``.
+    (the start of the body, redacted), ``retry_after`` (the seconds a
+    ``Retry-After`` header asked for, or ``None``), plus ``method`` and ``url``.
     """
 
     def __init__(
@@ -144,11 +145,13 @@ class HTTPStatusError(KometError):
         url: str | None = None,
         headers: Mapping[str, str] | None = None,
         body_excerpt: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
         self.status = status
         self.headers: dict[str, str] = dict(headers or {})
         self.body_excerpt = body_excerpt
+        self.retry_after = retry_after
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -156,6 +159,7 @@ class HTTPStatusError(KometError):
             "status": self.status,
             "headers": self.headers,
             "body_excerpt": self.body_excerpt,
+            "retry_after": self.retry_after,
         }
 
 
@@ -196,11 +200,8 @@ class RateLimitedError(HTTPStatusError):
             url=url,
             headers=headers,
             body_excerpt=body_excerpt,
+            retry_after=retry_after,
         )
-        self.retry_after = retry_after
-
-    def _fields(self) -> dict[str, Any]:
-        return {**super()._fields(), "retry_after": self.retry_after}
 
 
 _CREDENTIAL_WORDS = ("token", "authenticat", "permission", "access", "authoriz", "user")

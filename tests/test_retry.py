@@ -89,6 +89,8 @@ def _status(cls: type[HTTPStatusError], status: int) -> HTTPStatusError:
         (RateLimitedError("x", retry_after=2), False, True),
         (RateLimitedError("x", retry_after=600), True, False),
         (RateLimitedError("x", retry_after=None), True, True),
+        (ServerError("x", status=503, retry_after=30), True, True),
+        (ServerError("x", status=503, retry_after=600), True, False),
         (APIError("Invalid data"), True, False),
         (ResponseFormatError("bad"), True, False),
         (ValidationError(["x: bad"]), True, False),
@@ -137,6 +139,56 @@ async def test_retry_after_beyond_max_raises_at_once(
     assert info.value.status == 429
     assert sent(mocked) == 1
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_retry_after_of_a_server_error_is_waited(
+    mocked: aioresponses, komet: KometClient, clock: FakeClock, status: int
+) -> None:
+    """A 5xx with Retry-After: 3 waits exactly 3 s (not the backoff) before the retry."""
+    mocked.get(CUSTOMERS, status=status, headers={"Retry-After": "3"})
+    mocked.get(CUSTOMERS, payload=OK)
+    await komet.customers.list()
+    assert clock.sleeps == [3.0]
+    assert sent(mocked) == 2
+
+
+async def test_retry_after_date_of_a_503_is_waited(
+    mocked: aioresponses, komet: KometClient, clock: FakeClock
+) -> None:
+    """A 503's Retry-After given as an HTTP date waits until that date."""
+    import email.utils
+
+    when = email.utils.formatdate(clock.time() + 7, usegmt=True)
+    mocked.get(CUSTOMERS, status=503, headers={"Retry-After": when})
+    mocked.get(CUSTOMERS, payload=OK)
+    await komet.customers.list()
+    assert clock.sleeps == [pytest.approx(7.0, abs=1.0)]
+
+
+async def test_503_asking_beyond_max_retry_after_raises_at_once(
+    mocked: aioresponses, komet: KometClient, clock: FakeClock
+) -> None:
+    """A 503 asking for 600 s is a ServerError raised at once, retry_after=600, one attempt."""
+    mocked.get(CUSTOMERS, status=503, headers={"Retry-After": "600"})
+    with pytest.raises(ServerError) as info:
+        await komet.customers.list()
+    assert info.value.retry_after == 600.0
+    assert info.value.status == 503
+    assert "retry after 600 s" in str(info.value)
+    assert sent(mocked) == 1
+    assert clock.sleeps == []
+
+
+async def test_server_error_ignores_x_ratelimit_reset(
+    mocked: aioresponses, komet: KometClient, clock: FakeClock
+) -> None:
+    """A 503's X-Ratelimit-Reset is a rate limit's, not a wait: the backoff applies."""
+    reset = clock.time() + 600
+    mocked.get(CUSTOMERS, status=503, headers={"X-Ratelimit-Reset": str(int(reset))})
+    mocked.get(CUSTOMERS, payload=OK)
+    await komet.customers.list()
+    assert clock.sleeps == []  # RetryPolicy.no_wait(): no backoff, and no 600 s
 
 
 async def test_x_ratelimit_reset_is_honoured(
