@@ -20,6 +20,7 @@ connection resets, cut-off bodies, slow answers and HTML pages,
 reproducibly from a seed (see :mod:`komet_async.sandbox.faults`).
 
 Modules: :mod:`.generate` (data), :mod:`.data` (store and queries),
+:mod:`.validate` (``customer.update``'s documented input rules),
 :mod:`.faults` (fault decisions), :mod:`.inject` (acting faults out),
 :mod:`.app` (aiohttp handlers), :mod:`.server` (:class:`KometSandbox`).
 The Kounta customers API has its own sandbox on the same fault machinery:

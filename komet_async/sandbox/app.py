@@ -2,8 +2,9 @@
 
 Every request goes through the same steps, in this order:
 
-1. it is numbered (0, 1, 2 ... per sandbox) and counted under its method name
-   (and its arrival time noted, when ``record_arrivals`` is on);
+1. it is numbered (0, 1, 2 ... per sandbox, and 0, 1, 2 ... within its quota
+   day, for ``daily_quota``) and counted under its method name (and its
+   arrival time noted, when ``record_arrivals`` is on);
 2. with ``throttle_per_second=N``, once N requests were let through in the
    last second it is refused at once: 429 with ``Retry-After: 1``, counted
    under :data:`THROTTLED` in ``stats.faults`` (refused requests do not count
@@ -14,6 +15,12 @@ Every request goes through the same steps, in this order:
    ``slow`` only delays the normal answer);
 5. the token is checked (query string for GET, JSON body for POST);
 6. the method runs.
+
+The time is read from the sandbox's clock (``clock``, a
+:class:`~komet_async._clock.Clock`; the system clock by default), so a test
+can move time: the quota day, the throttle's second, ``arrivals`` and the
+dates in 429s follow it. Delays (``latency``, ``slow``) are real waits: they
+are what a client's timeouts are measured against.
 
 Refusals come back the way Komet sends them: HTTP 200 with
 ``{"status": "0", "message": "..."}``; an empty list is status 0 with a
@@ -27,15 +34,15 @@ import collections
 import datetime as dt
 import hmac
 import json
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import attrs
 from aiohttp import web
 
+from .._clock import SYSTEM_CLOCK, Clock
 from .data import ORDER_STATUSES, SandboxAPIError, SandboxData, dumps
-from .faults import SLOW, FaultPlan
+from .faults import SLOW, FaultPlan, quota_day
 from .inject import fault_response
 
 __all__ = ["MAX_BODY_BYTES", "THROTTLED", "SandboxState", "SandboxStats", "make_app"]
@@ -71,8 +78,9 @@ class SandboxStats:
     - ``faults``: fault kind -> faults injected (``quota`` for the daily quota).
     - ``in_flight``: requests being handled right now; ``peak_in_flight``: the
       most at once so far (to check a client's concurrency cap).
-    - ``arrivals``: with ``record_arrivals``, the :func:`time.monotonic` time
-      each request arrived, in order (to check a client's rate); else ``None``.
+    - ``arrivals``: with ``record_arrivals``, the monotonic time (of the
+      sandbox's clock) each request arrived, in order (to check a client's
+      rate); else ``None``.
     """
 
     requests: dict[str, int] = attrs.field(factory=dict)
@@ -93,7 +101,7 @@ class SandboxStats:
 
 
 class SandboxState:
-    """Everything the handlers share: the data, the token, the fault plan, counters."""
+    """Everything the handlers share: the data, the token, the fault plan, the clock, counters."""
 
     def __init__(
         self,
@@ -104,6 +112,7 @@ class SandboxState:
         latency: float = 0.0,
         throttle_per_second: int | None = None,
         record_arrivals: bool = False,
+        clock: Clock | None = None,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be >= 0, got {latency!r}")
@@ -121,10 +130,15 @@ class SandboxState:
         self.faults = faults
         self.latency = latency
         self.throttle_per_second = throttle_per_second
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.stats = SandboxStats(arrivals=[] if record_arrivals else None)
         # When the requests let through in the last second arrived (oldest first).
         self._admitted: collections.deque[float] = collections.deque()
         self._seq = 0
+        # The quota day being counted ([start, end) in Unix time; none yet) and
+        # how many requests it has had.
+        self._day: tuple[float, float] = (0.0, 0.0)
+        self._day_seq = 0
         self._stopping: asyncio.Event | None = None
 
     def __repr__(self) -> str:
@@ -133,6 +147,19 @@ class SandboxState:
     def next_seq(self) -> int:
         """Number the next request (0-based)."""
         seq, self._seq = self._seq, self._seq + 1
+        return seq
+
+    def next_day_seq(self, now: float) -> int:
+        """Number the next request within the quota day holding Unix time ``now`` (0-based).
+
+        The count starts again at 0 on the first request of a new day (also
+        when the clock is set back into an earlier day).
+        """
+        start, end = self._day
+        if not start <= now < end:
+            self._day = quota_day(now)
+            self._day_seq = 0
+        seq, self._day_seq = self._day_seq, self._day_seq + 1
         return seq
 
     def throttles(self, now: float) -> bool:
@@ -205,11 +232,15 @@ class _Handler:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         method = request.match_info["method"]
+        # Both numbers at arrival: on a single day they are equal, so a plan
+        # decides exactly as it did before quota days existed.
+        arrived = state.clock.time()
         seq = state.next_seq()
+        day_seq = state.next_day_seq(arrived)
         requests = state.stats.requests
         requests[method] = requests.get(method, 0) + 1
         if state.throttle_per_second is not None or state.stats.arrivals is not None:
-            now = time.monotonic()
+            now = state.clock.monotonic()
             if state.stats.arrivals is not None:
                 state.stats.arrivals.append(now)
             if state.throttles(now):
@@ -228,14 +259,14 @@ class _Handler:
         if state.latency > 0:
             await state.pause(state.latency)
         plan = state.faults
-        kind = plan.decide(seq, method) if plan is not None else None
+        kind = plan.decide(seq, method, day_seq=day_seq) if plan is not None else None
         if kind is not None and plan is not None:
             faults = state.stats.faults
             faults[kind] = faults.get(kind, 0) + 1
             if kind == SLOW:
                 await state.pause(plan.slow_delay)
             else:
-                return await fault_response(kind, request, plan)
+                return await fault_response(kind, request, plan, now=arrived)
         try:
             body = await self.answer(request, method)
         except SandboxAPIError as exc:
@@ -317,7 +348,9 @@ class _Handler:
     async def customer_update(self, fields: dict[str, Any]) -> bytes:
         """POST customer.update."""
         record = self.state.data.update_customer(fields)
-        return dumps({"status": "1", "message": "OK", "customerId": record.id})
+        # A string, like Komet's own answer ("customerId": "25475"), though the
+        # document calls it an integer: clients must read either.
+        return dumps({"status": "1", "message": "OK", "customerId": str(record.id)})
 
 
 _THROTTLED_BODY: Final = dumps({"status": "0", "message": "Too many requests, slow down."})

@@ -25,6 +25,7 @@ import attrs
 from .._converters import Decoder
 from ..models import Customer, Product, StandingOrder
 from ._vocab import CUSTOMER_TYPES
+from .validate import RULES, as_flag, as_int, first_problem
 
 __all__ = [
     "ORDER_STATUSES",
@@ -56,28 +57,17 @@ except ImportError:  # pragma: no cover - exercised in environments without orjs
 #: Standing order statuses, as the ``status`` filter spells them.
 ORDER_STATUSES: Final = ("Active", "Cancelled")
 
-_NAME_MAX: Final = 200
-_CODE_MAX: Final = 10
-_ACCOUNTING_CODE_MAX: Final = 50
+_NAME_MAX: Final = RULES["name"].spec.max_len
 _TYPE_NAMES: Final = dict(CUSTOMER_TYPES)
 
+#: ``customer.update`` inputs the store reads itself: the ones a customer.list
+#: record shows, and the main location (a record fact customer.list filters on).
+_APPLIED_UPDATE_FIELDS: Final = frozenset(
+    {"customerId", "name", "active", "code", "type", "accountingCode", "mainLocationCode"}
+)
 #: ``customer.update`` fields the API documents beyond the ones a customer.list
 #: record shows; the sandbox keeps them in :attr:`CustomerRecord.extra`.
-EXTRA_UPDATE_FIELDS: Final = frozenset(
-    {
-        "locationCodes", "phone", "askPaymentUponConfirmation", "financeChargePercentage",
-        "customerGroup", "fax", "website", "terms", "emailForInvoices", "emailForStatements",
-        "creditHold", "creditLimit", "paymentMethod", "chargeFuelSurcharge", "chargeTax",
-        "taxExemptNumber", "sendInvoiceVia", "sendStatementVia", "defaultPrice", "markupValue",
-        "markupType", "defaultShippingNotes", "billingStreet", "billingCity", "billingState",
-        "billingZipcode", "billingCountry", "shippingStreet", "shippingCity", "shippingState",
-        "shippingZipcode", "shippingCountry", "lastSalesDate", "showFobPrice",
-        "salesPersonForFlowers", "salesPersonForPlants", "salesPersonCodeForFlowers",
-        "salesPersonCodeForPlants", "vatCode", "isCustomerPORequired", "crmLink", "territory",
-        "eCommerceMarkupSign", "eCommerceMarkupValue", "displayVendor", "checkOutNotificationTo",
-        "showArrivalDate", "ecommerceExperience", "ecommerceShipVia",
-    }
-)  # fmt: skip
+EXTRA_UPDATE_FIELDS: Final = frozenset(RULES) - _APPLIED_UPDATE_FIELDS
 
 
 class SandboxAPIError(Exception):
@@ -361,12 +351,17 @@ class SandboxData:
     def update_customer(self, fields: Mapping[str, Any]) -> CustomerRecord:
         """Apply a ``customer.update`` body (without the token) and return the record.
 
-        Validates the whole request first, so a refused update changes nothing.
+        Validates the whole request first, so a refused update changes nothing:
+        the customer must exist, then every documented input must keep to the
+        document (:mod:`komet_async.sandbox.validate`), then the values must
+        make sense here (a known type, a free code, a known location). A
+        ``null`` value counts as not sent; undocumented keys are ignored.
         Raises :class:`SandboxAPIError` with the message the server sends.
         """
         record = self.customer_records.get(_customer_id(fields.get("customerId")))
         if record is None:
             raise SandboxAPIError("Invalid customerId: the customer does not exist.")
+        fields = {k: v for k, v in fields.items() if v is not None}
         changes = self._validated_changes(record, fields)
         extra = {k: v for k, v in fields.items() if k in EXTRA_UPDATE_FIELDS}
         location_id = self._location_id(fields.get("mainLocationCode"))
@@ -389,13 +384,16 @@ class SandboxData:
         name = fields.get("name")
         if not isinstance(name, str) or not name.strip():
             raise SandboxAPIError("The name of the customer is required.")
-        if len(name) > _NAME_MAX:
+        if _NAME_MAX is not None and len(name) > _NAME_MAX:
             raise SandboxAPIError(f"The name of the customer is too long (max {_NAME_MAX}).")
+        problem = first_problem(fields, skip=("customerId", "name"))
+        if problem is not None:
+            raise SandboxAPIError(problem)
         changes["name"] = name
         if "active" in fields:
-            changes["active"] = "1" if _flag(fields["active"], "active") else "0"
+            changes["active"] = "1" if as_flag(fields["active"]) else "0"
         if "code" in fields:
-            code = _text(fields["code"], "code", _CODE_MAX)
+            code: str = fields["code"]
             taken = code and any(
                 c.code_key == code.lower() and c.id != record.id
                 for c in self.customer_records.values()
@@ -404,23 +402,19 @@ class SandboxData:
                 raise SandboxAPIError(f"The code {code} is already used by another customer.")
             changes["code"] = code
         if "accountingCode" in fields:
-            changes["accountingCode"] = _text(
-                fields["accountingCode"], "accountingCode", _ACCOUNTING_CODE_MAX
-            )
+            changes["accountingCode"] = fields["accountingCode"]
         if "type" in fields:
-            type_id = fields["type"]
-            if isinstance(type_id, str) and type_id.isascii() and type_id.isdigit():
-                type_id = int(type_id)  # Komet takes numbers as strings too
-            type_name = _TYPE_NAMES.get(type_id) if type(type_id) is int else None
+            type_id = as_int(fields["type"])
+            type_name = _TYPE_NAMES.get(type_id)
             if type_name is None:
                 raise SandboxAPIError(f"Invalid customer type: {type_id!r}.")
             changes["customerType"] = type_name
         return changes
 
-    def _location_id(self, code: Any) -> int | None:
+    def _location_id(self, code: str | None) -> int | None:
         if code is None:
             return None
-        location = self._locations_by_code.get(code.lower()) if isinstance(code, str) else None
+        location = self._locations_by_code.get(code.lower())
         if location is None:
             raise SandboxAPIError(f"Invalid mainLocationCode: {code!r}.")
         return location.id
@@ -434,19 +428,3 @@ def _customer_id(value: Any) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     raise SandboxAPIError(f"Invalid customerId: {value!r}.")
-
-
-def _flag(value: Any, name: str) -> bool:
-    if value in (1, "1", True, "true"):
-        return True
-    if value in (0, "0", False, "false"):
-        return False
-    raise SandboxAPIError(f"Invalid value for {name}: use 1 or 0.")
-
-
-def _text(value: Any, name: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise SandboxAPIError(f"Invalid value for {name}: a text value is expected.")
-    if len(value) > limit:
-        raise SandboxAPIError(f"The {name} is too long (max {limit} characters).")
-    return value

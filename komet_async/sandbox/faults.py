@@ -4,7 +4,8 @@ A :class:`FaultPlan` decides from the seed, the request's sequence number
 (0 for the first request a sandbox receives) and the method name alone, so a
 run is reproducible whatever the timing: :meth:`FaultPlan.decide` draws from
 ``random.Random(f"{seed}:{seq}:{method}")`` (string seeds are hashed with
-SHA-512, not ``hash()``, so they do not vary between processes).
+SHA-512, not ``hash()``, so they do not vary between processes). The daily
+quota alone also reads the request's number within its quota day.
 
 The fault kinds, as the sandbox serves them (see :mod:`komet_async.sandbox.app`):
 
@@ -32,12 +33,15 @@ The fault kinds, as the sandbox serves them (see :mod:`komet_async.sandbox.app`)
     ``ResponseFormatError`` and, by design, does not retry. Off by default.
 
 Besides the random faults, ``daily_quota`` answers every request after the
-first ``daily_quota`` with :data:`QUOTA`: 429 and a ``Retry-After`` reaching
-the next UTC midnight, so a client gives up at once instead of waiting.
+first ``daily_quota`` of a day with :data:`QUOTA`: 429 and a ``Retry-After``
+reaching the next midnight, so a client gives up at once instead of waiting.
+Quota days run from midnight to midnight in :data:`QUOTA_TIMEZONE` (UTC);
+:func:`quota_day` gives a day's bounds, for the count and the ``Retry-After`` alike.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import types
 from collections.abc import Mapping
@@ -55,12 +59,14 @@ __all__ = [
     "HTTP_503",
     "HTTP_504",
     "QUOTA",
+    "QUOTA_TIMEZONE",
     "RATE_LIMITED_DATE",
     "RATE_LIMITED_NONE",
     "RATE_LIMITED_SECONDS",
     "RESET",
     "SLOW",
     "FaultPlan",
+    "quota_day",
 ]
 
 HTTP_500: Final = "http_500"
@@ -92,6 +98,9 @@ FAULT_KINDS: Final = (
 
 #: What a request past ``daily_quota`` gets (counted under this name in the stats).
 QUOTA: Final = "quota"
+#: Where quota days start and end: the quota resets, and its 429 says to come
+#: back, at midnight here.
+QUOTA_TIMEZONE: Final[dt.tzinfo] = dt.timezone.utc
 
 #: Every kind equally likely, except ``html``: the client does not retry a body
 #: it cannot read, so a mixed plan that included it would turn a fault the
@@ -99,6 +108,17 @@ QUOTA: Final = "quota"
 DEFAULT_WEIGHTS: Final[Mapping[str, float]] = types.MappingProxyType(
     {kind: 0.0 if kind == HTML else 1.0 for kind in FAULT_KINDS}
 )
+
+
+def quota_day(now: float) -> tuple[float, float]:
+    """The Unix times of the midnights that start and end the quota day holding ``now``.
+
+    Midnights of :data:`QUOTA_TIMEZONE`; ``now`` itself is a Unix time.
+    """
+    day = dt.datetime.fromtimestamp(now, QUOTA_TIMEZONE).date()
+    start = dt.datetime.combine(day, dt.time(), QUOTA_TIMEZONE)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), QUOTA_TIMEZONE)
+    return start.timestamp(), end.timestamp()
 
 
 def _probability(value: object, name: str) -> float:
@@ -156,8 +176,10 @@ class FaultPlan:
     - ``first_n``: the first ``first_n`` requests all get ``first_n_kind``,
       then ``rate`` applies.
     - ``slow_delay``: seconds a ``slow`` fault holds the answer back.
-    - ``daily_quota``: requests allowed per sandbox; every later request gets
-      :data:`QUOTA` (429 until the next midnight). ``None`` means no quota.
+    - ``daily_quota``: requests allowed per quota day (midnight to midnight,
+      UTC); every later request that day gets :data:`QUOTA` (429 until the
+      next midnight), and the count starts afresh the next day. ``None``
+      means no quota.
     - ``retry_after``: seconds the ``429_seconds`` fault asks for (sent as
       ``Retry-After: 1`` for the default 1.0, as a decimal such as ``0.05``
       otherwise); ``429_date`` sends an HTTP date ``2 * retry_after`` seconds
@@ -182,16 +204,25 @@ class FaultPlan:
         """The fault probability for ``method`` (its ``per_method`` override, else ``rate``)."""
         return self.per_method.get(method, self.rate)
 
-    def decide(self, seq: int, method: str) -> str | None:
+    def decide(self, seq: int, method: str, *, day_seq: int | None = None) -> str | None:
         """The fault for request number ``seq`` (0-based) of ``method``, or ``None``.
 
-        A pure function of the plan, ``seq`` and ``method``: the same inputs
-        always give the same answer. The quota comes first, then ``first_n``,
-        then the seeded draw.
+        ``day_seq`` is the request's number among those of its quota day
+        (0-based); only the daily quota reads it. ``None`` takes ``seq``, as if
+        every request so far fell on one day.
+
+        A pure function of the plan and its arguments: the same inputs always
+        give the same answer. The quota comes first, then ``first_n``, then
+        the seeded draw. ``first_n`` and the draw follow ``seq`` alone, so a
+        new quota day changes nothing but the quota.
         """
         if seq < 0:
             raise ValueError(f"seq must be >= 0, got {seq}")
-        if self.daily_quota is not None and seq >= self.daily_quota:
+        if day_seq is None:
+            day_seq = seq
+        elif day_seq < 0:
+            raise ValueError(f"day_seq must be >= 0, got {day_seq}")
+        if self.daily_quota is not None and day_seq >= self.daily_quota:
             return QUOTA
         if seq < self.first_n:
             return self.first_n_kind

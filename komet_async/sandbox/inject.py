@@ -8,7 +8,6 @@ is a delay before a normal answer, handled by the application.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import email.utils
 import math
 import socket
@@ -32,6 +31,7 @@ from .faults import (
     RATE_LIMITED_SECONDS,
     RESET,
     FaultPlan,
+    quota_day,
 )
 
 __all__ = ["fault_response", "seconds_to_midnight"]
@@ -56,14 +56,26 @@ _TOO_MANY: Final = dumps({"status": "0", "message": "Too many requests, slow dow
 
 
 def seconds_to_midnight(now: float) -> int:
-    """Whole seconds from Unix time ``now`` to the next UTC midnight (at least 1)."""
-    today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
-    midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
-    return max(1, math.ceil(midnight.timestamp() - now))
+    """Whole seconds from Unix time ``now`` to the end of its quota day (at least 1).
+
+    The end of the day :func:`~komet_async.sandbox.faults.quota_day` gives
+    (UTC midnight), so the quota's ``Retry-After`` and its count agree on when
+    a day ends. Rounded up: a client waiting this long never comes back early.
+    """
+    return max(1, math.ceil(quota_day(now)[1] - now))
 
 
-async def fault_response(kind: str, request: web.Request, plan: FaultPlan) -> web.StreamResponse:
-    """Act out fault ``kind`` (anything but ``slow``) on ``request``."""
+async def fault_response(
+    kind: str, request: web.Request, plan: FaultPlan, *, now: float | None = None
+) -> web.StreamResponse:
+    """Act out fault ``kind`` (anything but ``slow``) on ``request``.
+
+    ``now`` is the Unix time the request arrived by the sandbox's clock (default:
+    :func:`time.time`); the ``429_date`` date and the quota's ``Retry-After``
+    are reckoned from it.
+    """
+    if now is None:
+        now = time.time()
     if kind == HTTP_500:
         return web.Response(status=500, text="Internal Server Error")
     if kind in _PROXY_STATUSES:
@@ -74,7 +86,7 @@ async def fault_response(kind: str, request: web.Request, plan: FaultPlan) -> we
         return _too_many({"Retry-After": f"{plan.retry_after:g}"})
     if kind == RATE_LIMITED_DATE:
         # HTTP dates have whole seconds: two seconds ahead is a 1-2 s wait.
-        when = email.utils.formatdate(time.time() + 2 * plan.retry_after, usegmt=True)
+        when = email.utils.formatdate(now + 2 * plan.retry_after, usegmt=True)
         return _too_many({"Retry-After": when})
     if kind == RATE_LIMITED_NONE:
         return web.Response(status=429, text="Limit exceeded")
@@ -84,7 +96,7 @@ async def fault_response(kind: str, request: web.Request, plan: FaultPlan) -> we
             status=429,
             body=dumps({"status": "0", "message": message}),
             content_type="application/json",
-            headers={"Retry-After": str(seconds_to_midnight(time.time()))},
+            headers={"Retry-After": str(seconds_to_midnight(now))},
         )
     if kind == HTML:
         return web.Response(text=_MAINTENANCE_PAGE, content_type="text/html")

@@ -8,6 +8,7 @@ import hashlib
 
 from aiohttp import web
 
+from .._clock import Clock
 from ._runner import SandboxServer
 from .app import SandboxState, SandboxStats, make_app
 from .data import SandboxData
@@ -44,6 +45,10 @@ class KometSandbox(SandboxServer):
     - ``host``, ``port``: where to listen; ``port=0`` picks a free port.
     - ``token``: the valid token (default: derived from the seed).
     - ``date_span``: the dates generated records fall in.
+    - ``clock``: where the sandbox reads the time (the quota day, the throttle's
+      second, ``stats.arrivals``, dates in 429s); tests pass
+      :class:`komet_async.testing.FakeClock` to move time, the same one as
+      the client's to move both. Delays stay real. Default: the system clock.
 
     ``data`` holds the records (see :class:`~komet_async.sandbox.data.SandboxData`),
     ``stats`` counts requests and faults. The data is generated when the
@@ -67,6 +72,7 @@ class KometSandbox(SandboxServer):
         port: int = 0,
         token: str | None = None,
         date_span: tuple[dt.date, dt.date] = DEFAULT_DATE_SPAN,
+        clock: Clock | None = None,
     ) -> None:
         if token is not None and (not isinstance(token, str) or not token.strip()):
             raise ValueError("token must be a non-empty string")
@@ -86,6 +92,7 @@ class KometSandbox(SandboxServer):
             latency=latency,
             throttle_per_second=throttle_per_second,
             record_arrivals=record_arrivals,
+            clock=clock,
         )
 
     def __repr__(self) -> str:
@@ -113,6 +120,11 @@ class KometSandbox(SandboxServer):
     def faults(self) -> FaultPlan | None:
         """The fault plan in force."""
         return self._state.faults
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the sandbox reads the time from."""
+        return self._state.clock
 
     @property
     def latency(self) -> float:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from komet_async import APIError, Customer, CustomerUpdate, KometClient
 from komet_async.sandbox import KometSandbox
+
+SAMPLES = Path(__file__).parent.parent / "samples"
 
 
 def active(customers: list[Customer]) -> list[Customer]:
@@ -304,6 +311,179 @@ async def test_update_accepts_numbers_as_strings(
     target = active(sandbox.data.customers)[8]
     body = {"customerId": str(target.id), "name": target.name, "type": "2", "active": "0"}
     envelope = await client.call("customer.update", json=body)
-    assert envelope == {"status": "1", "message": "OK", "customerId": target.id}
+    assert envelope == {"status": "1", "message": "OK", "customerId": str(target.id)}
     [found] = await client.customers.list(id=target.id, include_inactive=True)
     assert (found.customer_type, found.active) == ("Retailer", False)
+
+
+async def test_update_answers_the_customer_id_as_a_string_like_the_sample(
+    sandbox: KometSandbox,
+) -> None:
+    """On the wire customerId comes back as a string, the shape of samples/customer.update.json."""
+    target = active(sandbox.data.customers)[9]
+    body = {"authenticationToken": sandbox.token, "customerId": target.id, "name": target.name}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{sandbox.base_url}/customer.update", json=body) as response,
+    ):
+        envelope = json.loads(await response.read())
+    sample = json.loads((SAMPLES / "customer.update.json").read_text())
+    assert envelope == {**sample, "customerId": str(target.id)}
+    assert type(sample["customerId"]) is str
+
+
+async def test_update_returns_the_id_as_an_int(sandbox: KometSandbox, client: KometClient) -> None:
+    """The client reads the string customerId back as the int id it updated."""
+    target = active(sandbox.data.customers)[10]
+    found = await client.customers.update(CustomerUpdate(customer_id=target.id, name=target.name))
+    assert type(found) is int
+    assert found == target.id
+
+
+def longest_update(customer_id: int, name: str, location_code: str) -> CustomerUpdate:
+    """A CustomerUpdate with every field set, each at the edge of its documented limit."""
+    return CustomerUpdate(
+        customer_id=customer_id,
+        name=name,
+        active=True,
+        code="~" * 10,
+        type=1,
+        location_codes=("L" * 24, "M" * 25),
+        phone="5" * 20,
+        ask_payment_upon_confirmation=False,
+        finance_charge_percentage=Decimal("-99999999.99"),
+        customer_group="g" * 50,
+        fax="6" * 20,
+        website="w" * 50,
+        terms="t" * 50,
+        email_for_invoices=("a" * 99 + "@x", "b" * 98),
+        email_for_statements=("s@example.com",),
+        credit_hold=True,
+        credit_limit=Decimal("99999999.99"),
+        payment_method="p" * 50,
+        charge_fuel_surcharge=True,
+        charge_tax=False,
+        tax_exempt_number="x" * 50,
+        send_invoice_via=("e-mail", "fax", "mail"),
+        send_statement_via=(),
+        default_price="B",
+        markup_value=Decimal("99999.9999"),
+        markup_type="$",
+        default_shipping_notes="n" * 200,
+        billing_street="s" * 200,
+        billing_city="c" * 50,
+        billing_state="st" * 25,
+        billing_zipcode="9" * 10,
+        billing_country="Colombia",
+        shipping_street="ñ" * 200,
+        shipping_city="c" * 50,
+        shipping_state="s" * 50,
+        shipping_zipcode="0" * 10,
+        shipping_country="co" * 25,
+        last_sales_date=dt.date(2024, 2, 29),
+        show_fob_price=True,
+        sales_person_for_flowers="f" * 50,
+        sales_person_for_plants="p" * 50,
+        sales_person_code_for_flowers="F" * 20,
+        sales_person_code_for_plants="P" * 20,
+        vat_code="v" * 50,
+        main_location_code=location_code,
+        is_customer_po_required=False,
+        crm_link="https://crm.example/" + "x" * 480,
+        territory="t" * 50,
+        accounting_code="A" * 50,
+        e_commerce_markup_sign="%",
+        e_commerce_markup_value=Decimal("0.01"),
+        display_vendor=2,
+        check_out_notification_to="o" * 200,
+        show_arrival_date=False,
+        ecommerce_experience=1,
+        ecommerce_ship_via=2,
+    )
+
+
+async def test_update_with_every_field_at_its_limit_is_accepted(
+    sandbox: KometSandbox, client: KometClient
+) -> None:
+    """What the client's own validation lets through, the sandbox accepts and stores."""
+    target = active(sandbox.data.customers)[11]
+    location = sandbox.data.locations[-1]
+    update = longest_update(target.id, "N" * 200, location.code)
+    assert await client.customers.update(update) == target.id
+    record = sandbox.data.customer_records[target.id]
+    assert record.location_id == location.id
+    assert record.wire["code"] == "~" * 10
+    assert record.extra["financeChargePercentage"] == -99999999.99
+    assert record.extra["sendInvoiceVia"] == "e-mail,fax,mail"
+    assert record.extra["sendStatementVia"] == ""
+    assert record.extra["displayVendor"] == 2
+    assert record.extra["lastSalesDate"] == "2024-02-29"
+    assert len(record.extra) == 49
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("defaultPrice", "C", "Invalid value for defaultPrice: 'C'. Valid values: A, B."),
+        ("displayVendor", 7, "Invalid value for displayVendor: 7. Valid values: 0, 1, 2."),
+        ("markupType", "*", "Invalid value for markupType: '*'. Valid values: $, %."),
+        (
+            "sendInvoiceVia",
+            "e-mail,sms",
+            "Invalid value for sendInvoiceVia: 'sms'. "
+            "Valid values: e-mail, fax, mail, separated by commas.",
+        ),
+        ("ecommerceShipVia", "3", "Invalid value for ecommerceShipVia: 3. Valid values: 0, 1, 2."),
+        ("phone", "5" * 21, "The phone is too long (max 20 characters)."),
+        ("creditLimit", 1.005, "The creditLimit has too many decimal places (max 2)."),
+        ("creditHold", "yes", "Invalid value for creditHold: use 1 or 0."),
+        (
+            "lastSalesDate",
+            "31/01/2024",
+            "Invalid value for lastSalesDate: '31/01/2024' is not a date in the format YYYY-MM-DD.",
+        ),
+    ],
+)
+async def test_update_refuses_out_of_document_values_and_stores_nothing(
+    sandbox: KometSandbox, client: KometClient, field: str, value: Any, message: str
+) -> None:
+    """A value outside the document is status 0 naming the field; no part of the update lands."""
+    target = active(sandbox.data.customers)[12]
+    record = sandbox.data.customer_records[target.id]
+    before, extra_before = dict(record.wire), dict(record.extra)
+    body = {"customerId": target.id, "name": "Renamed", "phone": "305-555-0100", field: value}
+    with pytest.raises(APIError) as info:
+        await client.call("customer.update", json=body)
+    assert info.value.message == message
+    assert (record.wire, record.extra) == (before, extra_before)
+    assert await client.customers.list(id=target.id) == [target]
+
+
+async def test_unknown_customer_is_reported_before_bad_fields(client: KometClient) -> None:
+    """An unknown customerId is the answer even when other fields are invalid too."""
+    body = {"customerId": 1, "name": "x", "displayVendor": 7}
+    with pytest.raises(APIError) as info:
+        await client.call("customer.update", json=body)
+    assert info.value.message == "Invalid customerId: the customer does not exist."
+
+
+async def test_update_treats_null_as_not_sent(sandbox: KometSandbox, client: KometClient) -> None:
+    """null fields are left as they are and not stored; undocumented keys are ignored."""
+    target = active(sandbox.data.customers)[13]
+    body = {
+        "customerId": target.id,
+        "name": target.name,
+        "code": None,
+        "mainLocationCode": None,
+        "phone": None,
+        "fax": "305-555-0199",
+        "favouriteFlower": "rose",
+    }
+    assert await client.call("customer.update", json=body) == {
+        "status": "1",
+        "message": "OK",
+        "customerId": str(target.id),
+    }
+    assert sandbox.data.customer_records[target.id].extra == {"fax": "305-555-0199"}
+    [found] = await client.customers.list(id=target.id)
+    assert found.code == target.code

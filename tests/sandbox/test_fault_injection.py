@@ -24,6 +24,7 @@ from komet_async import (
     TransportError,
 )
 from komet_async.sandbox import FAULT_KINDS, FaultPlan, KometSandbox
+from komet_async.testing import FakeClock
 
 from .conftest import FAST_RETRY
 
@@ -252,6 +253,21 @@ async def test_daily_quota_raises_rate_limited_at_once() -> None:
         with pytest.raises(RateLimitedError):
             await komet.customers.list()
         assert box.stats.total == 4
+
+
+async def test_429_date_is_reckoned_from_the_sandbox_clock() -> None:
+    """429_date's HTTP date is two retry_after seconds past the sandbox clock's time."""
+    clock = FakeClock(wall_start=1_748_822_400.0)  # 2025-06-02 00:00:00 UTC
+    plan = FaultPlan(first_n=1, first_n_kind="429_date")
+    async with (
+        KometSandbox(faults=plan, clock=clock, **TINY) as box,
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{box.base_url}/product.list", params={"authenticationToken": box.token}
+        ) as response,
+    ):
+        assert response.status == 429
+        assert response.headers["Retry-After"] == "Mon, 02 Jun 2025 00:00:02 GMT"
 
 
 async def test_faulted_request_changes_nothing() -> None:

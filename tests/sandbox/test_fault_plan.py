@@ -9,6 +9,7 @@ import attrs
 import pytest
 
 from komet_async.sandbox import DEFAULT_WEIGHTS, FAULT_KINDS, QUOTA, FaultPlan
+from komet_async.sandbox.faults import quota_day
 from komet_async.sandbox.inject import seconds_to_midnight
 
 METHODS = ("customer.list", "product.list", "standing.order.list", "customer.update")
@@ -125,6 +126,40 @@ def test_daily_quota_wins_over_everything() -> None:
     assert FaultPlan(daily_quota=0).decide(0, "customer.list") == QUOTA
 
 
+def test_daily_quota_counts_requests_of_the_day() -> None:
+    """The quota compares day_seq, the request's number within its day, not seq."""
+    plan = FaultPlan(daily_quota=5)
+    assert plan.decide(10, "customer.list", day_seq=0) is None
+    assert plan.decide(10, "customer.list", day_seq=4) is None
+    assert plan.decide(10, "customer.list", day_seq=5) == QUOTA
+    assert plan.decide(2, "customer.list", day_seq=5) == QUOTA
+
+
+def test_day_seq_defaults_to_seq() -> None:
+    """Without day_seq every request counts as one day's: the decisions are as before."""
+    plan = FaultPlan(rate=0.3, seed=11, daily_quota=1_500)
+    for method in METHODS:
+        made = [plan.decide(seq, method, day_seq=seq) for seq in range(2_000)]
+        assert made == decisions(plan, 2_000, method)
+        assert made[1_500:] == [QUOTA] * 500
+
+
+def test_a_new_day_changes_only_the_quota() -> None:
+    """Within the quota, decisions follow seq alone: the same draws and first_n on any day."""
+    plan = FaultPlan(rate=0.4, seed=3, first_n=2, daily_quota=50)
+    unlimited = FaultPlan(rate=0.4, seed=3, first_n=2)
+    for seq in range(300):
+        assert plan.decide(seq, "product.list", day_seq=seq % 50) == unlimited.decide(
+            seq, "product.list"
+        )
+
+
+def test_negative_day_seq_is_refused() -> None:
+    """Day numbers start at 0 too."""
+    with pytest.raises(ValueError, match="day_seq"):
+        FaultPlan().decide(0, "customer.list", day_seq=-1)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -172,3 +207,10 @@ def test_seconds_to_midnight() -> None:
     assert seconds_to_midnight(just_before.timestamp()) == 1
     midnight = dt.datetime(2025, 6, 2, tzinfo=dt.timezone.utc).timestamp()
     assert seconds_to_midnight(midnight) == 86_400
+
+
+def test_seconds_to_midnight_reaches_the_end_of_the_quota_day() -> None:
+    """The Retry-After and the quota count agree on when the day ends (quota_day's end)."""
+    for now in (1_750_000_000.0, 1_750_000_000.25, 1_750_032_000.0):
+        end = quota_day(now)[1]
+        assert now + seconds_to_midnight(now) >= end > now + seconds_to_midnight(now) - 1

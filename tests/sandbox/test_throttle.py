@@ -11,6 +11,7 @@ import pytest
 
 from komet_async import KometClient, RateLimitedError, RetryPolicy
 from komet_async.sandbox import KometSandbox
+from komet_async.testing import FakeClock
 
 TINY: dict[str, Any] = {"seed": 4, "customers": 20, "products": 10, "standing_orders": 5}
 
@@ -88,6 +89,19 @@ async def test_arrivals_record_every_request_in_order() -> None:
     assert len(arrivals) == 5
     assert arrivals == sorted(arrivals)
     assert before <= arrivals[0] <= arrivals[-1] <= time.monotonic()
+
+
+async def test_throttle_and_arrivals_follow_the_sandbox_clock() -> None:
+    """With a fake clock the window moves only when the clock does, and arrivals are its times."""
+    clock = FakeClock(start=50.0)
+    async with (
+        KometSandbox(**TINY, throttle_per_second=2, record_arrivals=True, clock=clock) as box,
+        aiohttp.ClientSession() as s,
+    ):
+        assert [(await get_status(s, box))[0] for _ in range(3)] == [200, 200, 429]
+        clock.advance(1.0)
+        assert [(await get_status(s, box))[0] for _ in range(3)] == [200, 200, 429]
+    assert box.stats.arrivals == [50.0] * 3 + [51.0] * 3
 
 
 async def test_client_rides_out_the_throttle_with_retries() -> None:
