@@ -268,16 +268,18 @@ class KountaClient(ClientBase):
                 headers=self._core.redactor.headers(response.headers.items()),
                 body_excerpt=body_excerpt(response.body, self._core.redactor),
             )
-        try:
-            return decode_json(response.body)
-        except ValueError:
+        data = _decoded(response.body)
+        if data is _NOT_JSON:
+            # Raised outside the except: not even ``__context__`` holds the
+            # decoder's error, whose ``doc`` is the whole unredacted body.
             excerpt = body_excerpt(response.body, self._core.redactor)
             raise ResponseFormatError(
                 f"{name}: the response is not JSON: {excerpt!r}",
                 method=name,
                 url=self._core.redactor.url(response.url),
                 body_excerpt=excerpt,
-            ) from None
+            )
+        return data
 
     async def retry_wait(self, error: BaseException, attempt: int) -> None:
         """Wait before resending a call its own loop retries, as the retry policy would.
@@ -369,15 +371,14 @@ class KountaClient(ClientBase):
                 method=TOKEN_ROUTE,
                 url=url,
             )
-        try:
-            answer = decode_json(response.body)
-        except ValueError:
+        answer = _decoded(response.body)
+        if answer is _NOT_JSON:
             kind = redactor.text(response.headers.get("Content-Type", "no Content-Type"))
             raise ResponseFormatError(
                 f"{TOKEN_ROUTE}: the answer is not JSON ({len(response.body):,} bytes, {kind})",
                 method=TOKEN_ROUTE,
                 url=url,
-            ) from None
+            )
         if isinstance(answer, dict):
             # Here, inside the shielded refresh: a caller cancelled meanwhile
             # must not leave rotated tokens unknown to the redactor.
@@ -390,6 +391,22 @@ class KountaClient(ClientBase):
         redactor = self._core.redactor.with_secrets(*secrets)
         self._core.redactor = redactor
         self._decoder.redactor = redactor
+
+
+#: What :func:`_decoded` returns for a body that is not JSON.
+_NOT_JSON: Final = object()
+
+
+def _decoded(body: bytes) -> Any:
+    """The decoded JSON body, or :data:`_NOT_JSON`.
+
+    The caller raises its error outside any ``except``, so the decoder's error
+    (its ``doc`` is the raw body, secrets and all) is not kept as ``__context__``.
+    """
+    try:
+        return decode_json(body)
+    except ValueError:
+        return _NOT_JSON
 
 
 #: Token-endpoint statuses that say the grant was not acted on, so the refresh

@@ -150,8 +150,9 @@ class Customers:
         """POST /companies/{id}/customers; return the created record.
 
         A create is not resent once it may have reached the server (timeout,
-        5xx, reset mid-answer), unless it has a ``reference_id``; then the
-        client looks the reference up and resends only when no record exists.
+        5xx, reset mid-answer), unless it has a ``reference_id`` (a blank one
+        is none: :class:`NewCustomer` makes it ``None``); then the client
+        looks the reference up and resends only when no record exists.
         The lookup waits first: after a timeout, as long as the request's own
         timeout (the server may still be working on it); otherwise the retry
         policy's backoff. A server that takes longer than the client's timeout
@@ -169,6 +170,7 @@ class Customers:
         policy = client.retry_policy
         # This loop is the create's only retry loop (each send is one attempt),
         # so it sends at most ``policy.attempts`` POSTs in all.
+        # Never blank (NewCustomer turns "" into None): a lookup by it works.
         reference = customer.reference_id
         attempt = 0
         while True:

@@ -1,8 +1,9 @@
 """Kounta (Lightspeed O-Series) customer models: records, requests, webhook events.
 
 JSON keys are snake_case like the field names. ``reference_id`` of ``""``
-means unset and becomes ``None``. List pages may carry abridged records: the
-same :class:`Customer` class with the absent fields as ``None``.
+means unset and becomes ``None`` (in records read, and in a
+:class:`NewCustomer`). List pages may carry abridged records: the same
+:class:`Customer` class with the absent fields as ``None``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,18 @@ def _text(max_len: int, **kwargs: Any) -> dict[str, Any]:
 _COUNTRY = wire(choices=ISO_COUNTRIES, choices_name="an ISO 3166-1 alpha-2 code such as 'AU'")
 
 
+def _unset_if_blank(value: str | None) -> str | None:
+    """``None`` for a blank string (``""``, whitespace), else ``value`` unchanged.
+
+    Kounta spells "no reference" as ``""``, and a blank reference cannot be
+    looked up (``find_by_reference`` refuses it): it is no reference at all.
+    Anything that is not a string is left for validation to report.
+    """
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class NewAddress:
     """An address to send with :class:`NewCustomer` or :class:`CustomerChanges`."""
@@ -92,7 +105,9 @@ class NewCustomer:
     Give a ``reference_id`` (your own id for the customer) to make the create
     safe to retry: before sending again after a failure that may have reached
     the server, the client looks the reference up and returns the record it
-    finds instead of creating a duplicate.
+    finds instead of creating a duplicate. A blank ``reference_id`` (``""``
+    or whitespace) is no reference: it becomes ``None``, is not sent, and the
+    create is then not resent once it may have reached the server.
     """
 
     first_name: str = attrs.field(metadata=_text(100, required=True))
@@ -100,7 +115,9 @@ class NewCustomer:
     email: str | None = attrs.field(default=None, metadata=_text(200))
     phone: str | None = attrs.field(default=None, metadata=_text(50))
     mobile: str | None = attrs.field(default=None, metadata=_text(50))
-    reference_id: str | None = attrs.field(default=None, metadata=_text(100))
+    reference_id: str | None = attrs.field(
+        default=None, converter=_unset_if_blank, metadata=_text(100)
+    )
     tags: tuple[str, ...] | None = None
     image: str | None = attrs.field(default=None, metadata=_text(500))
     primary_address: NewAddress | None = None

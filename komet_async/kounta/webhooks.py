@@ -18,18 +18,18 @@ With aiohttp.web, mount the ready-made handler::
     app.router.add_post("/kounta/webhooks", webhook_handler(SECRET, on_event))
 
 It answers 200 only after ``on_event`` returned, and 500 when ``on_event``
-raised, so Kounta delivers again. With any other framework, use the
-framework-neutral :func:`handle_delivery`; in FastAPI/Starlette::
+raised, so Kounta delivers again. Any other framework uses the same core,
+:func:`receive_delivery`, which takes the headers, the body (bytes, or the
+stream of its chunks, read up to the size cap) and the query, and returns the
+:class:`WebhookReply` to send. A Starlette (or FastAPI) route::
 
-    @app.post("/kounta/webhooks")
     async def kounta_webhook(request: Request) -> Response:
-        try:
-            body = await read_body(request.stream())  # size-capped; request.body() is not
-            event = handle_delivery(request.headers, body, SECRET, query=request.query_params)
-        except WebhookError as exc:
-            return PlainTextResponse(exc.response_text, status_code=exc.http_status)
-        await on_event(event)
-        return PlainTextResponse("ok")
+        reply = await receive_delivery(
+            request.headers, request.stream(), SECRET, on_event, query=request.query_params
+        )
+        return Response(
+            reply.text, reply.status, headers=reply.headers, media_type=reply.content_type
+        )
 
 Only the body is signed: the topic header is not, and nothing dates a
 delivery, so a captured delivery can be replayed (under another topic, too).
@@ -48,6 +48,7 @@ import string
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Final
 
+import attrs
 from aiohttp import web
 
 from .._converters import Decoder
@@ -65,9 +66,11 @@ __all__ = [
     "UnknownTopicError",
     "WebhookError",
     "WebhookPayloadError",
+    "WebhookReply",
     "handle_delivery",
     "parse_event",
     "read_body",
+    "receive_delivery",
     "verify_signature",
     "webhook_handler",
 ]
@@ -82,6 +85,9 @@ SIGNATURE_HEADER: Final = "X-Kounta-Signature"
 TOPIC_HEADER: Final = "X-Kounta-Topic"
 #: The query parameter that names the topic when the header is absent.
 TOPIC_QUERY_PARAMETER: Final = "topic"
+
+#: What ``on_event`` may be: a plain function or a coroutine function.
+EventCallback = Callable[[CustomerEvent], Awaitable[None] | None]
 
 _HEX_DIGITS: Final = frozenset(string.hexdigits)
 _DIGEST_HEX_LEN: Final = hashlib.sha256().digest_size * 2
@@ -279,6 +285,109 @@ async def read_body(chunks: AsyncIterable[bytes], *, max_bytes: int = MAX_WEBHOO
     return b"".join(parts)
 
 
+@attrs.frozen
+class WebhookReply:
+    """The answer to one webhook delivery, for any web framework to send.
+
+    ``text`` is safe to send back: a generic word for a refusal, never the
+    secret, the signature or anything from the body.
+    """
+
+    status: int
+    text: str
+    content_type: str = "text/plain"
+    #: Close the connection after answering: set for a body over the cap,
+    #: whose rest is still coming and is not worth reading.
+    close: bool = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers to send with the answer (``Connection: close`` when :attr:`close`)."""
+        return {"Connection": "close"} if self.close else {}
+
+
+#: The answer to a delivery ``on_event`` took.
+_OK: Final = WebhookReply(200, '{"ok": true}', "application/json")
+#: The answer when ``on_event`` raised: Kounta delivers again.
+_FAILED: Final = WebhookReply(500, "event handler failed")
+
+
+def _declared_length(headers: Mapping[str, str]) -> int | None:
+    """The ``Content-Length`` the sender announced, if it is one number."""
+    raw = _header(headers, "Content-Length")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def _refusal(exc: WebhookError) -> WebhookReply:
+    # The type and path say what went wrong; the message may quote the body.
+    path = getattr(exc, "path", None)
+    logger.warning(
+        "Kounta webhook refused (%d %s%s)",
+        exc.http_status,
+        type(exc).__name__,
+        f" at {path}" if path else "",
+    )
+    return WebhookReply(
+        exc.http_status, exc.response_text, close=isinstance(exc, PayloadTooLargeError)
+    )
+
+
+async def receive_delivery(
+    headers: Mapping[str, str],
+    body: bytes | AsyncIterable[bytes],
+    secret: str,
+    on_event: EventCallback,
+    *,
+    query: Mapping[str, str] | None = None,
+    max_bytes: int = MAX_WEBHOOK_BYTES,
+) -> WebhookReply:
+    """Check one delivery, pass its event to ``on_event``, and say what to answer.
+
+    The framework-neutral core of :func:`webhook_handler`, for any framework:
+    ``headers`` and ``query`` are any mappings (names matched without regard
+    to case), ``body`` the raw bytes or an async iterable of chunks (read only
+    up to ``max_bytes``, so a huge body is not held in memory). The reply is
+    413 for a body over ``max_bytes`` (by ``Content-Length`` and by what is
+    read), 401 for a bad or missing signature, 400 for an unknown topic or a
+    malformed body, 200 once ``on_event`` (sync or async) returned, and 500
+    when it raised, so Kounta delivers again. A refusal is logged at WARNING
+    by its type; an ``on_event`` failure at ERROR by its type only: its
+    message may quote the customer, so ``on_event`` should log its own
+    failures in the detail it sees fit. An empty ``secret`` is a ``ValueError``.
+    """
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("the webhook secret must be a non-empty string")
+    try:
+        declared = _declared_length(headers)
+        if declared is not None and declared > max_bytes:
+            raise PayloadTooLargeError(f"Content-Length is over {max_bytes}")
+        # Content-Length may be absent (chunked) or wrong: cap the read as well.
+        raw = (
+            bytes(body)
+            if isinstance(body, (bytes, bytearray, memoryview))
+            else await read_body(body, max_bytes=max_bytes)
+        )
+        event = handle_delivery(headers, raw, secret, query=query, max_bytes=max_bytes)
+    except WebhookError as exc:
+        return _refusal(exc)
+    try:
+        result = on_event(event)
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:
+        logger.error(
+            "Kounta webhook on_event failed with %s for %s of customer %s; answering 500",
+            type(exc).__name__,
+            event.topic,
+            event.customer.id,
+        )
+        return _FAILED
+    return _OK
+
+
 # --- aiohttp.web ----------------------------------------------------------------
 
 #: What :func:`webhook_handler` returns: an aiohttp.web request handler.
@@ -287,60 +396,36 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 def webhook_handler(
     secret: str,
-    on_event: Callable[[CustomerEvent], Awaitable[None] | None],
+    on_event: EventCallback,
     *,
     max_bytes: int = MAX_WEBHOOK_BYTES,
 ) -> Handler:
     """An aiohttp.web handler that checks each delivery and passes its event to ``on_event``.
 
-    Answers 413 for a body over ``max_bytes`` (by ``Content-Length`` and by
-    what is actually read), 401 for a bad or missing signature, 400 for an
-    unknown topic or a malformed body, and 200 only once ``on_event`` (a
-    plain function or a coroutine function) returned. When ``on_event``
-    raises, it answers 500 so Kounta delivers again, and logs only the
-    exception's type at ERROR on the ``komet_async`` logger: its message may
-    quote the customer, so ``on_event`` should log its own failures in the
-    detail it sees fit.
+    :func:`receive_delivery` decides every answer (413, 401, 400, 200 once
+    ``on_event`` returned, 500 when it raised); this only reads the request
+    and sends the reply. An empty ``secret`` is a ``ValueError`` here, before
+    anything is served.
     """
     if not isinstance(secret, str) or not secret:
         raise ValueError("the webhook secret must be a non-empty string")
 
     async def handler(request: web.Request) -> web.Response:
         """Handle one Kounta webhook delivery."""
-        try:
-            if request.content_length is not None and request.content_length > max_bytes:
-                raise PayloadTooLargeError(f"Content-Length is over {max_bytes}")
-            # Content-Length may be absent (chunked) or wrong: cap the read as well.
-            body = await read_body(request.content.iter_any(), max_bytes=max_bytes)
-            event = handle_delivery(
-                request.headers, body, secret, query=request.query, max_bytes=max_bytes
-            )
-        except WebhookError as exc:
-            # The type and path say what went wrong; the message may quote the body.
-            path = getattr(exc, "path", None)
-            logger.warning(
-                "Kounta webhook refused (%d %s%s)",
-                exc.http_status,
-                type(exc).__name__,
-                f" at {path}" if path else "",
-            )
-            response = web.Response(status=exc.http_status, text=exc.response_text)
-            if isinstance(exc, PayloadTooLargeError):
-                # The rest of the body is still coming: this connection is not worth keeping.
-                response.force_close()
-            return response
-        try:
-            result = on_event(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            logger.error(
-                "Kounta webhook on_event failed with %s for %s of customer %s; answering 500",
-                type(exc).__name__,
-                event.topic,
-                event.customer.id,
-            )
-            return web.Response(status=500, text="event handler failed")
-        return web.json_response({"ok": True})
+        reply = await receive_delivery(
+            request.headers,
+            request.content.iter_any(),
+            secret,
+            on_event,
+            query=request.query,
+            max_bytes=max_bytes,
+        )
+        response = web.Response(
+            status=reply.status, text=reply.text, content_type=reply.content_type
+        )
+        if reply.close:
+            # aiohttp decides keep-alive itself: a Connection header alone would not close.
+            response.force_close()
+        return response
 
     return handler

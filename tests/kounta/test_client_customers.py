@@ -17,6 +17,7 @@ from komet_async import (
     HTTPStatusError,
     NotFoundError,
     RetryPolicy,
+    ServerError,
     TransportError,
     ValidationError,
 )
@@ -273,6 +274,20 @@ async def test_lost_create_with_reference_finds_the_stored_record(kind: str) -> 
             "customers.create": 1,
             "customers.find_by_reference": 1,
         }
+
+
+@pytest.mark.parametrize("blank", ["", "  "], ids=["empty", "spaces"])
+@pytest.mark.parametrize("kind", LOST)
+async def test_lost_create_with_blank_reference_is_not_resent(kind: str, blank: str) -> None:
+    """A blank reference is no reference: a lost create raises its own error, 1 record stored."""
+    async with losing_first_write(kind) as (box, kounta):
+        with pytest.raises((ServerError, TransportError)) as info:
+            await kounta.customers.create(new_customer(reference_id=blank))
+        assert type(info.value) is (ServerError if kind == "http_503" else TransportError)
+        assert len(box.data) == 121
+        stored = box.data.customers[-1]
+        assert (stored.first_name, stored.reference_id) == ("Ann", None)
+        assert box.stats.requests == {"customers.get": 1, "customers.create": 1}
 
 
 async def test_create_refused_before_storing_is_resent_once_with_reference() -> None:

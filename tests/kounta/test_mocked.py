@@ -407,6 +407,45 @@ async def test_create_with_reference_gives_up_after_the_policy(
     assert len(calls(mocked, "GET", f"{CUSTOMERS}?reference_id=R")) == 3
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_blank_reference_id_is_no_reference(blank: str) -> None:
+    """A blank reference_id becomes None: the same NewCustomer as one without a reference."""
+    customer = NewCustomer(first_name="Ana", email="a@x.test", reference_id=blank)
+    assert customer.reference_id is None
+    assert customer == NewCustomer(first_name="Ana", email="a@x.test")
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+async def test_create_with_blank_reference_is_sent_once_without_it(
+    mocked: aioresponses, kounta: KountaClient, blank: str
+) -> None:
+    """After a 503 a create with a blank reference raises ServerError: no lookup, no resend."""
+    mocked.post(CUSTOMERS, status=503, repeat=True)
+    with pytest.raises(ServerError) as info:
+        await kounta.customers.create(
+            NewCustomer(first_name="Ana", email="a@x.test", reference_id=blank)
+        )
+    assert info.value.status == 503
+    assert list(mocked.requests) == [("POST", URL(CUSTOMERS))]
+    (call,) = calls(mocked, "POST", CUSTOMERS)
+    assert json.loads(call.kwargs["data"]) == {"first_name": "Ana", "email": "a@x.test"}
+    assert kounta.stats.failures == 1
+
+
+async def test_reference_with_surrounding_spaces_is_kept_as_given(
+    mocked: aioresponses, kounta: KountaClient
+) -> None:
+    """A reference that is not blank is sent and looked up exactly as given."""
+    mocked.post(CUSTOMERS, status=503)
+    mocked.get(f"{CUSTOMERS}?reference_id=+CRM-3+", payload=[{"id": 11, "reference_id": " CRM-3 "}])
+    created = await kounta.customers.create(
+        NewCustomer(first_name="Ana", email="a@x.test", reference_id=" CRM-3 ")
+    )
+    assert created == Customer(id=11, reference_id=" CRM-3 ")
+    (call,) = calls(mocked, "POST", CUSTOMERS)
+    assert json.loads(call.kwargs["data"])["reference_id"] == " CRM-3 "
+
+
 async def test_update_sends_only_given_fields(mocked: aioresponses, kounta: KountaClient) -> None:
     """update() PUTs only the changed fields and returns the record."""
     mocked.put(f"{CUSTOMERS}/389427", payload={**JAMIE, "tags": ["vip"]})
@@ -444,6 +483,18 @@ async def test_list_refuses_a_next_page_on_another_host(
     with pytest.raises(ResponseFormatError, match="another host"):
         await paginator.collect()
     assert list(mocked.requests) == [("GET", URL(CUSTOMERS))]
+
+
+async def test_a_body_that_is_not_json_keeps_no_hidden_context(
+    mocked: aioresponses, kounta: KountaClient
+) -> None:
+    """The ResponseFormatError has no __context__: the decoder's error holds the raw body."""
+    mocked.get(f"{CUSTOMERS}/1", body=f"<html>{ACCESS}</html>", content_type="text/html")
+    with pytest.raises(ResponseFormatError) as info:
+        await kounta.customers.get(1)
+    assert info.value.__context__ is None
+    assert info.value.__cause__ is None
+    assert info.value.body_excerpt == "<html>***</html>"
 
 
 async def test_list_cursor_on_another_host_is_refused(kounta: KountaClient) -> None:

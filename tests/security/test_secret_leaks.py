@@ -560,8 +560,9 @@ BOTH = ("basic", "oauth2")
 KOUNTA_ECHO = [
     ("401", BOTH, "get", AuthenticationError),
     ("401+refused", ("oauth2",), "get", AuthenticationError),
-    ("401+t500", ("oauth2",), "get", ServerError),
-    ("401+thtml", ("oauth2",), "get", ResponseFormatError),
+    # A failed refresh is an AuthenticationError, the token endpoint's error its cause.
+    ("401+t500", ("oauth2",), "get", AuthenticationError),
+    ("401+thtml", ("oauth2",), "get", AuthenticationError),
     ("401+tnoaccess", ("oauth2",), "get", AuthenticationError),
     ("401+refused", ("oauth2",), "list", AuthenticationError),
     ("403", BOTH, "get", AuthenticationError),
