@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from aioresponses import aioresponses
 from yarl import URL
@@ -28,6 +29,7 @@ from komet_async import (
 from komet_async.kounta import BasicAuth, CustomerChanges, KountaClient
 from komet_async.kounta import Customer as KountaCustomer
 from komet_async.sandbox import KometSandbox
+from komet_async.sandbox.kounta import KountaSandbox
 from komet_async.sync import (
     DEFAULT_OVERLAP,
     JsonFileStore,
@@ -48,6 +50,13 @@ MINUTE = dt.timedelta(minutes=1)
 
 def komet_customer(id: int, updated_on: dt.datetime | None) -> Customer:
     return Customer(id=id, name=f"C{id}", updated_on=updated_on)
+
+
+def stamp(customer: Customer | KountaCustomer) -> dt.datetime:
+    """A sandbox customer's updated_on (Komet) or updated_at (Kounta); every one has it."""
+    when = customer.updated_on if isinstance(customer, Customer) else customer.updated_at
+    assert when is not None
+    return when
 
 
 class Boom(Exception):
@@ -478,15 +487,110 @@ async def test_komet_incremental_sync_against_the_sandbox(tmp_path: Path) -> Non
     new = [c for c in changed if c.updated_on is not None and c.updated_on > last_seen]
     assert {c.id for c in new} == changed_ids
     assert all(c.name.endswith(" (renamed)") for c in new)
-    # ... and the few unchanged ones the overlap deliberately fetches again.
+    # ... and, fetched again on purpose, exactly the unchanged ones the overlap reaches
+    # (at least the customer stamped at the mark: changed_since is inclusive).
     again = [c for c in changed if c.id not in changed_ids]
-    assert 1 <= len(again) < 5
-    assert all(c in everyone for c in again)
+    assert again == [c for c in everyone if c.id not in changed_ids and stamp(c) >= since]
+    assert again
     # The sandbox clock stamps updates one second apart, after every generated record.
     assert state.high_water == box.data.now
     assert json.loads((tmp_path / "sync.json").read_text()) == {
         "komet:customers": box.data.now.isoformat()
     }
+
+
+@pytest.mark.parametrize("overlap", [dt.timedelta(0), DEFAULT_OVERLAP], ids=["0s", "5min"])
+async def test_komet_next_sync_returns_exactly_the_10_changed(
+    tmp_path: Path, overlap: dt.timedelta
+) -> None:
+    """Change 10 customers, nothing unchanged in the overlap: the next sync is exactly those 10."""
+    state = SyncState.from_file(tmp_path / "sync.json", "komet:customers", overlap=overlap)
+    rng = random.Random(22)
+    async with (
+        KometSandbox(seed=21, customers=600, products=10, standing_orders=10) as box,
+        KometClient(box.token, base_url=box.base_url, retry=RetryPolicy.disabled()) as komet,
+    ):
+
+        async def rename(customers: list[Customer]) -> None:
+            for customer in customers:
+                name = f"{customer.name} (renamed)"
+                await komet.customers.update(CustomerUpdate(customer_id=customer.id, name=name))
+
+        async def sync() -> list[Customer]:
+            async with state.run() as run:
+                found = await (
+                    komet.customers.list(include_inactive=True)
+                    if run.since is None
+                    else komet.customers.changed_since(run.since)
+                )
+                run.observe(found)
+            return found
+
+        # A cron job in its steady state: a full sync, then an incremental one
+        # after 3 changes, so the mark is an update's stamp and, with the
+        # default overlap, all 3 are within reach of the next sync.
+        await sync()
+        await rename(rng.sample(box.data.customers, 3))
+        await sync()
+        mark = state.high_water
+        assert mark is not None
+        assert state.since == mark - overlap
+        before = {c.id: c for c in box.data.customers}
+        # changed_since is inclusive (a write in the mark's second is not missed),
+        # so the customers stamped in [since, mark] come again whatever happens:
+        # those are among the 10 changed, and nothing unchanged is in reach.
+        reach = [c for c in before.values() if stamp(c) >= mark - overlap]
+        assert len(reach) == (3 if overlap else 1)  # the last batch: its last, or all 3
+        rest = [c for c in before.values() if c not in reach]
+        chosen = sorted(reach + rng.sample(rest, 10 - len(reach)), key=lambda c: c.id)
+        await rename(chosen)
+        changed = await sync()
+
+    # Exactly the 10, in id order, with their new names, as the sandbox holds them ...
+    current = {c.id: c for c in box.data.customers}
+    assert [c.id for c in changed] == [c.id for c in chosen]
+    assert changed == [current[c.id] for c in chosen]
+    assert [attrs.evolve(c, updated_on=None) for c in changed] == [
+        attrs.evolve(c, name=f"{c.name} (renamed)", updated_on=None) for c in chosen
+    ]
+    # ... each stamped after the mark by the sandbox clock (one second a write) ...
+    assert sorted(stamp(c) for c in changed) == [
+        mark + dt.timedelta(seconds=n) for n in range(1, 11)
+    ]
+    # ... and the mark saved is the last of them.
+    assert state.high_water == box.data.now == mark + dt.timedelta(seconds=10)
+    assert json.loads((tmp_path / "sync.json").read_text()) == {
+        "komet:customers": box.data.now.isoformat()
+    }
+
+
+async def test_komet_sync_without_overlap_fetches_the_mark_customer_again(
+    tmp_path: Path,
+) -> None:
+    """With overlap=0 the next sync is the 10 changed plus the customer stamped at the mark."""
+    state = SyncState.from_file(tmp_path / "sync.json", "komet:customers", overlap=dt.timedelta(0))
+    async with (
+        KometSandbox(seed=21, customers=600, products=10, standing_orders=10) as box,
+        KometClient(box.token, base_url=box.base_url, retry=RetryPolicy.disabled()) as komet,
+    ):
+        async with state.run() as run:
+            everyone = await komet.customers.list(include_inactive=True)
+            run.observe(everyone)
+        mark = state.high_water
+        (at_mark,) = [c for c in everyone if stamp(c) == mark]
+        chosen = random.Random(23).sample([c for c in everyone if c != at_mark], 10)
+        for customer in chosen:
+            await komet.customers.update(
+                CustomerUpdate(customer_id=customer.id, name=f"{customer.name} (renamed)")
+            )
+        async with state.run() as run:
+            assert run.since is not None
+            assert run.since == mark
+            changed = await komet.customers.changed_since(run.since)
+            run.observe(changed)
+    # Nothing within any overlap but the one customer the (inclusive) mark points at.
+    current = {c.id: c for c in box.data.customers}
+    assert changed == sorted([current[c.id] for c in chosen] + [at_mark], key=lambda c: c.id)
 
 
 # --- Kounta changed_since -----------------------------------------------------------------
@@ -505,6 +609,11 @@ async def kounta() -> AsyncIterator[KountaClient]:
         clock=FakeClock(),
     ) as client:
         yield client
+
+
+def synced(customer: KountaCustomer) -> str:
+    """The last name the Kounta sandbox tests give ``customer``."""
+    return f"{customer.last_name or customer.first_name} (synced)"
 
 
 def kounta_customer(id: int, updated_at: str | None) -> dict[str, Any]:
@@ -569,13 +678,8 @@ async def test_kounta_changed_since_refuses_a_naive_updated_at(
 
 
 async def test_kounta_incremental_sync_against_the_sandbox() -> None:
-    """Against the Kounta sandbox: a full sync, 5 updates, then changed_since finds them."""
-    # The Kounta sandbox is being built alongside; skip cleanly where it is absent.
-    sandbox_module = pytest.importorskip("komet_async.sandbox.kounta")
-    KountaSandbox = sandbox_module.KountaSandbox
-
-    store = MemoryStore()
-    state = SyncState(store, "kounta:customers")
+    """Kounta sandbox: full sync, 10 updates, then changed_since is them plus only the overlap."""
+    state = SyncState(MemoryStore(), "kounta:customers")
     async with KountaSandbox(seed=4, customers=130, page_size=20) as box:
         auth = BasicAuth(box.client_id, box.client_secret)
         async with KountaClient(
@@ -586,16 +690,84 @@ async def test_kounta_incremental_sync_against_the_sandbox() -> None:
                 run.observe(everyone)
             last_seen = state.high_water
             assert last_seen is not None
-            chosen = random.Random(4).sample(everyone, 5)
+            chosen = random.Random(4).sample(everyone, 10)
             for customer in chosen:
-                await kounta.customers.update(customer.id, CustomerChanges(tags=("synced",)))
+                await kounta.customers.update(
+                    customer.id, CustomerChanges(last_name=synced(customer))
+                )
             async with state.run() as run:
-                assert run.since is not None
+                assert run.since == last_seen - DEFAULT_OVERLAP
                 since = run.since
                 changed = await kounta.customers.changed_since(since)
                 run.observe(changed)
         listed = box.data.listed
-    assert changed == [c for c in listed if c.updated_at is not None and c.updated_at >= since]
-    new = {c.id for c in changed if c.updated_at is not None and c.updated_at > last_seen}
-    assert new == {c.id for c in chosen}
-    assert state.high_water == max(c.updated_at for c in listed if c.updated_at is not None)
+    # Exactly the listing's records stamped at or after `since`, in listing order ...
+    assert changed == [c for c in listed if stamp(c) >= since]
+    # ... which are the 10 updated, with their new names ...
+    chosen_ids = {c.id for c in chosen}
+    new = [c for c in changed if stamp(c) > last_seen]
+    assert {c.id for c in new} == chosen_ids
+    assert [c.last_name for c in sorted(new, key=lambda c: c.id)] == [
+        synced(c) for c in sorted(chosen, key=lambda c: c.id)
+    ]
+    # ... and, fetched again on purpose, exactly the unchanged ones the overlap reaches.
+    again = [c for c in changed if c.id not in chosen_ids]
+    assert again == [c for c in everyone if c.id not in chosen_ids and stamp(c) >= since]
+    assert again
+    assert state.high_water == max(stamp(c) for c in listed)
+
+
+@pytest.mark.parametrize("overlap", [dt.timedelta(0), DEFAULT_OVERLAP], ids=["0s", "5min"])
+async def test_kounta_next_sync_returns_exactly_the_10_changed(overlap: dt.timedelta) -> None:
+    """Kounta: change 10 customers, nothing unchanged in the overlap: the next sync is those 10."""
+    state = SyncState(MemoryStore(), "kounta:customers", overlap=overlap)
+    rng = random.Random(5)
+    async with KountaSandbox(seed=4, customers=130, page_size=20) as box:
+        auth = BasicAuth(box.client_id, box.client_secret)
+        async with KountaClient(
+            box.company_id, auth=auth, base_url=box.base_url, rate_limit=None
+        ) as kounta:
+
+            async def rename(customers: list[KountaCustomer]) -> None:
+                for customer in customers:
+                    changes = CustomerChanges(last_name=synced(customer))
+                    await kounta.customers.update(customer.id, changes)
+
+            async def sync() -> list[KountaCustomer]:
+                async with state.run() as run:
+                    found = await (
+                        kounta.customers.list().collect()
+                        if run.since is None
+                        else kounta.customers.changed_since(run.since)
+                    )
+                    run.observe(found)
+                return found
+
+            # Steady state, as for Komet: a full sync, 3 updates, an incremental
+            # sync; the sandbox stamps writes a minute apart, so with the default
+            # overlap all 3 are within reach of the next sync.
+            await sync()
+            await rename(rng.sample(box.data.listed, 3))
+            await sync()
+            mark = state.high_water
+            assert mark is not None
+            before = {c.id: c for c in box.data.listed}
+            reach = [c for c in before.values() if stamp(c) >= mark - overlap]
+            assert len(reach) == (3 if overlap else 1)  # the last batch: its last, or all 3
+            rest = [c for c in before.values() if c not in reach]
+            chosen = sorted(reach + rng.sample(rest, 10 - len(reach)), key=lambda c: c.id)
+            await rename(chosen)
+            changed = await sync()
+        current = {c.id: c for c in box.data.listed}
+
+    # Exactly the 10, in listing (id) order, with their new names, as the sandbox lists them ...
+    assert [c.id for c in changed] == [c.id for c in chosen]
+    assert changed == [current[c.id] for c in chosen]
+    assert [attrs.evolve(c, updated_at=None) for c in changed] == [
+        attrs.evolve(c, last_name=synced(c), updated_at=None) for c in chosen
+    ]
+    # ... each stamped after the mark by the sandbox's write clock (a minute a write).
+    assert sorted(stamp(c) for c in changed) == [
+        mark + dt.timedelta(minutes=n) for n in range(1, 11)
+    ]
+    assert state.high_water == mark + dt.timedelta(minutes=10)
