@@ -42,7 +42,7 @@ from aiohttp import web
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .data import ORDER_STATUSES, SandboxAPIError, SandboxData, dumps
-from .faults import SLOW, FaultPlan, quota_day
+from .faults import SLOW, FaultPlan, RequestCounter
 from .inject import fault_response
 
 __all__ = ["MAX_BODY_BYTES", "THROTTLED", "SandboxState", "SandboxStats", "make_app"]
@@ -134,11 +134,7 @@ class SandboxState:
         self.stats = SandboxStats(arrivals=[] if record_arrivals else None)
         # When the requests let through in the last second arrived (oldest first).
         self._admitted: collections.deque[float] = collections.deque()
-        self._seq = 0
-        # The quota day being counted ([start, end) in Unix time; none yet) and
-        # how many requests it has had.
-        self._day: tuple[float, float] = (0.0, 0.0)
-        self._day_seq = 0
+        self._counter = RequestCounter()
         self._stopping: asyncio.Event | None = None
 
     def __repr__(self) -> str:
@@ -146,21 +142,11 @@ class SandboxState:
 
     def next_seq(self) -> int:
         """Number the next request (0-based)."""
-        seq, self._seq = self._seq, self._seq + 1
-        return seq
+        return self._counter.next_seq()
 
     def next_day_seq(self, now: float) -> int:
-        """Number the next request within the quota day holding Unix time ``now`` (0-based).
-
-        The count starts again at 0 on the first request of a new day (also
-        when the clock is set back into an earlier day).
-        """
-        start, end = self._day
-        if not start <= now < end:
-            self._day = quota_day(now)
-            self._day_seq = 0
-        seq, self._day_seq = self._day_seq, self._day_seq + 1
-        return seq
+        """Number the next request within the quota day holding ``now`` (see RequestCounter)."""
+        return self._counter.next_day_seq(now)
 
     def throttles(self, now: float) -> bool:
         """Whether a request arriving at ``now`` is over ``throttle_per_second``.

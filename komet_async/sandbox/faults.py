@@ -121,6 +121,40 @@ def quota_day(now: float) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
+class RequestCounter:
+    """Numbers a sandbox's requests: in all (``seq``) and within their quota day (``day_seq``).
+
+    Both sandboxes share it, so a ``FaultPlan``'s seeded draws follow the
+    request number and its daily quota starts again at each midnight.
+    """
+
+    __slots__ = ("_day", "_day_seq", "_seq")
+
+    def __init__(self) -> None:
+        self._seq = 0
+        # The quota day being counted ([start, end) in Unix time; none yet).
+        self._day: tuple[float, float] = (0.0, 0.0)
+        self._day_seq = 0
+
+    def next_seq(self) -> int:
+        """Number the next request (0-based)."""
+        seq, self._seq = self._seq, self._seq + 1
+        return seq
+
+    def next_day_seq(self, now: float) -> int:
+        """Number the next request within the quota day holding Unix time ``now`` (0-based).
+
+        The count starts again at 0 on the first request of a new day (also
+        when the clock is set back into an earlier day).
+        """
+        start, end = self._day
+        if not start <= now < end:
+            self._day = quota_day(now)
+            self._day_seq = 0
+        seq, self._day_seq = self._day_seq, self._day_seq + 1
+        return seq
+
+
 def _probability(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValueError(f"{name} must be a probability between 0 and 1, got {value!r}")

@@ -459,3 +459,26 @@ async def test_subscription_is_created_with_location_and_fetched(raw: Raw) -> No
     assert hook == {**body, "id": hook["id"], "format": "json", "headers": {}, "filter": []}
     assert (await raw("GET", answer.headers["Location"])).json() == hook
     assert (await raw("GET", "/webhooks/1")).status == 404
+
+
+async def test_daily_quota_refuses_the_days_extra_requests_until_midnight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FaultPlan(daily_quota=2): the day's third request waits for midnight; the next day is new."""
+    import types
+
+    from komet_async.sandbox.faults import quota_day
+    from komet_async.sandbox.kounta import app
+
+    now = [1_767_225_600.0 + 3_600]  # 2026-01-01 01:00 UTC
+    monkeypatch.setattr(app, "time", types.SimpleNamespace(time=lambda: now[0]))
+    async with raw_for(faults=FaultPlan(daily_quota=2)) as raw:
+        statuses = [(await raw("GET", "/customers")).status for _ in range(2)]
+        refused = await raw("GET", "/customers")
+        _, midnight = quota_day(now[0])
+        now[0] = midnight + 1
+        next_day = await raw("GET", "/customers")
+    assert statuses == [200, 200]
+    assert refused.status == 429
+    assert float(refused.headers["Retry-After"]) == pytest.approx(midnight - 1_767_229_200.0, abs=1)
+    assert next_day.status == 200

@@ -30,6 +30,7 @@ Errors are JSON ``{"error": ..., "error_description": ...}``.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -37,7 +38,7 @@ import attrs
 from aiohttp import web
 
 from ..app import SandboxStats
-from ..faults import SLOW, FaultPlan
+from ..faults import SLOW, FaultPlan, RequestCounter
 from ..inject import fault_response
 from .auth import RateWindow, RateWindowState, TokenStore
 from .data import KountaAPIError, KountaData
@@ -121,7 +122,7 @@ class KountaState:
         self.latency = latency
         self.rate_window = rate_window
         self.stats = KountaStats()
-        self._seq = 0
+        self._counter = RequestCounter()
         self._write_seq = 0
         self._stopping: asyncio.Event | None = None
 
@@ -130,8 +131,11 @@ class KountaState:
 
     def next_seq(self) -> int:
         """Number the next request (0-based)."""
-        seq, self._seq = self._seq, self._seq + 1
-        return seq
+        return self._counter.next_seq()
+
+    def next_day_seq(self, now: float) -> int:
+        """Number the next request within its UTC quota day (see ``RequestCounter``)."""
+        return self._counter.next_day_seq(now)
 
     def next_write_seq(self) -> int:
         """Number the next stored write (0-based), for the ``after_store`` plan."""
@@ -215,6 +219,8 @@ class Gate:
     ) -> web.StreamResponse:
         state = self.state
         seq = state.next_seq()
+        arrived = time.time()
+        day_seq = state.next_day_seq(arrived)
         requests = state.stats.requests
         requests[name] = requests.get(name, 0) + 1
         if request.can_read_body:
@@ -233,13 +239,13 @@ class Gate:
                 # Kounta's 429: plain text, no Retry-After; only X-Ratelimit-Reset says when.
                 return _with_limit(web.Response(status=429, text="Limit exceeded"), limit)
         plan = state.faults
-        kind = plan.decide(seq, name) if plan is not None else None
+        kind = plan.decide(seq, name, day_seq=day_seq) if plan is not None else None
         if kind is not None and plan is not None:
             state.count_fault(kind)
             if kind == SLOW:
                 await state.pause(plan.slow_delay)
             else:
-                return _with_limit(await fault_response(kind, request, plan), limit)
+                return _with_limit(await fault_response(kind, request, plan, now=arrived), limit)
         if authenticate and not state.tokens.authorized(request.headers.get("Authorization")):
             response: web.StreamResponse = json_response(
                 {
