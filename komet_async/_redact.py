@@ -10,6 +10,7 @@ through it first: URLs, body excerpts, and the text of third-party exceptions
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 
@@ -72,22 +73,16 @@ class Redactor:
         return any(secret in text for secret in self.secrets)
 
     def url(self, url: str) -> str:
-        """Return ``url`` with secret query parameters and secret values hidden."""
-        parts = urllib.parse.urlsplit(url)
-        if parts.query:
-            pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-            query = "&".join(
-                f"{urllib.parse.quote(k, safe='')}="
-                + (REDACTED if k.lower() in SECRET_PARAMETERS else urllib.parse.quote(v, safe=""))
-                for k, v in pairs
-            )
-            parts = parts._replace(query=query)
-        if parts.password or parts.username:
-            host = parts.hostname or ""
-            if parts.port:
-                host = f"{host}:{parts.port}"
-            parts = parts._replace(netloc=f"{REDACTED}@{host}")
-        return self.text(urllib.parse.urlunsplit(parts))
+        """Return ``url`` with secret query parameters and secret values hidden.
+
+        Never raises: a URL urllib refuses (an unclosed ``[`` IPv6 host, a port
+        out of range) is redacted as text instead, since this runs while an
+        error message is being built and must not replace that error.
+        """
+        try:
+            return self.text(_redact_parsed_url(url))
+        except ValueError:
+            return self.text(_redact_url_text(url))
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         """Return a copy of ``headers`` with credentials hidden."""
@@ -116,6 +111,81 @@ class Redactor:
         if cause is not None and cause is not exc:
             clean.__cause__ = self.exception(cause)
         return clean.with_traceback(exc.__traceback__)
+
+
+def _host_port(parts: urllib.parse.SplitResult) -> str:
+    """The netloc without userinfo (``hostname`` drops IPv6 brackets: put them back)."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return host
+
+
+def _redact_parsed_url(url: str) -> str:
+    """Secret query values and userinfo replaced (raises ``ValueError`` if urllib cannot parse)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.query:
+        pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        query = "&".join(
+            f"{urllib.parse.quote(k, safe='')}="
+            + (REDACTED if k.lower() in SECRET_PARAMETERS else urllib.parse.quote(v, safe=""))
+            for k, v in pairs
+        )
+        parts = parts._replace(query=query)
+    if parts.password or parts.username:
+        parts = parts._replace(netloc=f"{REDACTED}@{_host_port(parts)}")
+    return urllib.parse.urlunsplit(parts)
+
+
+#: RFC 3986, appendix B: splits any string into scheme, authority, path, query
+#: and fragment, and never fails (every part is optional).
+_URL_PARTS = re.compile(r"(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?", re.S)
+
+
+def _split_url_text(url: str) -> tuple[str | None, str | None, str, str | None, str | None]:
+    """The five parts of any string read as a URL, without validating any of them."""
+    match = _URL_PARTS.fullmatch(url)
+    if match is None:  # pragma: no cover - the pattern matches every string
+        return None, None, url, None, None
+    scheme, authority, path, query, fragment = match.groups()
+    return scheme, authority, path, query, fragment
+
+
+def _join_url_text(
+    scheme: str | None, authority: str | None, path: str, query: str | None, fragment: str | None
+) -> str:
+    return "".join(
+        (
+            f"{scheme}:" if scheme is not None else "",
+            f"//{authority}" if authority is not None else "",
+            path,
+            f"?{query}" if query is not None else "",
+            f"#{fragment}" if fragment is not None else "",
+        )
+    )
+
+
+def _redact_query_pair(pair: str) -> str:
+    key = pair.partition("=")[0]
+    if urllib.parse.unquote_plus(key).lower() in SECRET_PARAMETERS:
+        return f"{key}={REDACTED}"
+    return pair
+
+
+def _redact_url_text(url: str) -> str:
+    """:meth:`Redactor.url` for a URL urllib refuses: the same redactions, done on the text.
+
+    Userinfo is everything before the last ``@`` of the authority; query pairs
+    are split on ``&`` and kept as written, but for secret ones' values.
+    """
+    scheme, authority, path, query, fragment = _split_url_text(url)
+    if authority is not None and "@" in authority:
+        authority = f"{REDACTED}@{authority.rpartition('@')[2]}"
+    if query is not None:
+        query = "&".join(_redact_query_pair(pair) for pair in query.split("&"))
+    return _join_url_text(scheme, authority, path, query, fragment)
 
 
 #: The characters yarl (aiohttp's URL library) leaves as they are in a query
@@ -167,12 +237,17 @@ def redacted_url(url: str) -> str:
     For ``RequestSpec``: the URL of a followed redirect or next page is the
     server's, and a hostile one may have echoed credentials into it.
     """
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        netloc = _host_port(parts)
+    except ValueError:  # unparsable: strip the same parts from the text
+        scheme, authority, path, query, _ = _split_url_text(url)
+        if authority is not None:
+            authority = authority.rpartition("@")[2]
+        hidden = REDACTED if query else None
+        return repr(_join_url_text(scheme, authority, path, hidden, None))
     query = REDACTED if parts.query else ""
-    return repr(urllib.parse.urlunsplit(parts._replace(netloc=host, query=query, fragment="")))
+    return repr(urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query, fragment="")))
 
 
 def redacted_params(params: Mapping[str, str] | None) -> str:

@@ -12,6 +12,7 @@ import datetime as dt
 import email.utils
 import json
 import math
+import urllib.parse
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final, TypeGuard
@@ -27,6 +28,7 @@ from .errors import (
     RateLimitedError,
     ResponseFormatError,
     ServerError,
+    ValidationError,
 )
 
 _loads: Callable[[bytes], Any]
@@ -42,6 +44,7 @@ __all__ = [
     "Response",
     "body_excerpt",
     "build_query",
+    "check_base_url",
     "decipher_envelope",
     "decode_json",
     "encode_json_body",
@@ -74,6 +77,33 @@ class Response:
 
 
 # --- request building -------------------------------------------------------
+
+
+def check_base_url(
+    value: object, *, name: str = "base_url", redactor: Redactor | None = None
+) -> str:
+    """An API base URL without its trailing ``/``; :class:`ValidationError` unless it is usable.
+
+    It must parse, be ``http://`` or ``https://`` and name a host: a URL aiohttp
+    cannot send to would otherwise fail on the first request, with the URL
+    (userinfo and all) in aiohttp's message. The URL in the error is redacted
+    (userinfo, and the secrets ``redactor`` knows).
+    """
+    if not isinstance(value, str):
+        raise ValidationError([f"{name}: a URL string is required, got {type(value).__name__}"])
+    redactor = redactor or Redactor()
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - reading it validates it (a number, in range)
+    except ValueError as exc:
+        # urllib's own words, unless they quote the URL (a bad port's text).
+        reason = str(exc) if "'" not in str(exc) else "Port is not a number"
+        shown = redactor.url(value)
+        raise ValidationError([f"{name}: {shown!r} is not a URL ({reason})"]) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = redactor.url(value)
+        raise ValidationError([f"{name}: {shown!r} is not an http:// or https:// URL with a host"])
+    return value.rstrip("/")
 
 
 def encode_query_value(value: Any) -> str:

@@ -25,6 +25,7 @@ from ._sansio import (
     Response,
     body_excerpt,
     build_query,
+    check_base_url,
     decipher_envelope,
     decode_json,
     encode_json_body,
@@ -128,8 +129,8 @@ class KometClient(ClientBase):
         if not isinstance(token, str) or not token.strip():
             raise ValidationError(["token: a non-empty string is required"])
         self._token = token
-        self.base_url = base_url.rstrip("/")
         redactor = Redactor.of(token)
+        self.base_url = check_base_url(base_url, redactor=redactor)
         self._core = SessionManager(
             session=session,
             retry=retry,

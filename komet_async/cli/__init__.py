@@ -2,8 +2,9 @@
 
 Data goes to stdout (or ``--output``), progress and errors to stderr. Errors
 are one line and an exit code: 2 for bad usage or validation, 1 for API and
-transport failures; ``--debug`` adds the (redacted) traceback. The token is
-never printed.
+transport failures and anything else that goes wrong; ``--debug`` adds the
+(redacted) traceback. The token is never printed. (The root group reports
+every command's failures: see :mod:`komet_async.cli._errors`.)
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-import traceback
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, Any, TypeVar
 
 try:
     import click
@@ -25,24 +25,26 @@ except ImportError as exc:  # pragma: no cover - only without the extra
 
 import attrs
 
-from .._redact import Redactor
 from .._requests import request_fields
+from .._sansio import check_base_url
 from .._version import __version__
 from ..client import DEFAULT_BASE_URL, KometClient
-from ..errors import KometError, ValidationError
+from ..errors import ValidationError
 from ..models.customers import CustomerUpdate
 from ..models.standing_orders import STANDING_ORDER_STATUSES
+from ._errors import ReportingGroup, debug_option, remember_token
 from ._output import FORMATS, Format, default_format, write_records
 
 __all__ = ["main"]
 
 T = TypeVar("T")
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    "komet-async",
+    cls=ReportingGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="komet-async")
 def main() -> None:
     """Komet Sales from the command line: list and update records, or run the local sandbox."""
@@ -60,7 +62,16 @@ class _Api:
     fmt: Format
     output: IO[str] | None
     timeout: float
-    debug: bool
+
+
+def _base_url(_: click.Context, __: click.Parameter, value: str) -> str:
+    """Check ``--base-url``: a malformed URL is a usage error, not a failed request."""
+    try:
+        check_base_url(value)
+    except ValidationError as exc:
+        problem = exc.problems[0].partition(": ")[2]
+        raise click.BadParameter(problem) from None
+    return value
 
 
 def _api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,12 +81,14 @@ def _api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             envvar="KOMET_TOKEN",
             required=True,
             show_envvar=True,
+            callback=remember_token,
             help="Komet Sales token (prefer the environment variable: command lines are visible).",
         ),
         click.option(
             "--base-url",
             envvar="KOMET_BASE_URL",
             default=DEFAULT_BASE_URL,
+            callback=_base_url,
             show_default=True,
             show_envvar=True,
             help="API base URL (a sandbox's URL for local work).",
@@ -91,7 +104,7 @@ def _api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--output", "-o", type=click.File("w", encoding="utf-8"), help="Write data here."
         ),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True),
-        click.option("--debug", is_flag=True, help="Show tracebacks on errors."),
+        debug_option,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -108,34 +121,17 @@ def _api(kwargs: dict[str, Any]) -> _Api:
         fmt=fmt,
         output=output,
         timeout=kwargs.pop("timeout"),
-        debug=kwargs.pop("debug"),
     )
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 def _run(api: _Api, work: Callable[[KometClient], Awaitable[T]]) -> T:
-    """Run ``work`` with a client; turn library errors into one line and an exit code."""
-    redactor = Redactor.of(api.token)
+    """Run ``work`` with a client (its errors are reported by the root group)."""
 
     async def go() -> T:
         async with KometClient(api.token, base_url=api.base_url, timeout=api.timeout) as client:
             return await work(client)
 
-    try:
-        return asyncio.run(go())
-    except KometError as exc:
-        if api.debug:
-            click.echo(redactor.text("".join(traceback.format_exception(exc))), err=True)
-        _fail(
-            redactor.text(str(exc)),
-            EXIT_USAGE if isinstance(exc, ValidationError) else EXIT_FAILURE,
-        )
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
+    return asyncio.run(go())
 
 
 def _emit(api: _Api, records: list[Any], title: str) -> None:
@@ -216,7 +212,9 @@ def _update_value(kind: str, value: Any, name: str) -> Any:
         try:
             return Decimal(value)
         except InvalidOperation:
-            raise click.BadParameter(f"not a decimal number: {value!r}", param_hint=name) from None
+            raise click.BadParameter(
+                f"not a decimal number: {value!r}", param_hint=f"'{name}'"
+            ) from None
     if kind == "date" and value is not None:
         return value.date()
     return value

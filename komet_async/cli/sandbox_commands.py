@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import datetime as dt
+import errno
 import sys
 import time
 from collections.abc import Callable
@@ -20,8 +21,10 @@ from .._retry import RetryPolicy
 from ..client import KometClient
 from ..models import Customer, Product, StandingOrder
 from ..sandbox import FaultPlan, KometSandbox
+from ..sandbox.faults import RATE_LIMITED_SECONDS
+from ._errors import CommandError, debug_option, describe_os_error
 
-__all__ = ["DemoReport", "demo", "run_demo", "sandbox"]
+__all__ = ["DemoReport", "demo", "demo_fault_plan", "run_demo", "sandbox"]
 
 #: Faults the demo injects: everything a well-behaved client should ride out.
 #: (``html`` bodies are not retried by design, and ``slow`` answers only
@@ -39,6 +42,16 @@ DEMO_FAULT_WEIGHTS: Final = {
 }
 #: The demo's retry policy: patient (many attempts) but quick (short backoff).
 DEMO_RETRY: Final = RetryPolicy(attempts=8, wait_initial=0.05, wait_max=1.0, max_retry_after=10)
+#: The random faults above are independent draws, so their 429s come one at a
+#: time, where a real server refuses many requests together. So the demo's
+#: sandbox also opens with a 429 burst: its first ``DEMO_OPENING_BURST``
+#: requests (the client's whole first wave, at its default concurrency of 8)
+#: all get 429 with ``Retry-After: 1``.
+DEMO_OPENING_BURST: Final = 8
+#: And it throttles: past this many requests in a rolling second it refuses
+#: every request until the window rolls, so the requests a client releases
+#: together after a cool-down come back 429 together.
+DEMO_THROTTLE_PER_SECOND: Final = 40
 
 
 @attrs.frozen
@@ -94,6 +107,22 @@ class DemoReport:
         return sum(r.fetched for r in self.resources)
 
 
+def demo_fault_plan(*, seed: int, fault_rate: float) -> FaultPlan | None:
+    """The demo's faults: ``fault_rate`` of :data:`DEMO_FAULT_WEIGHTS` after an opening 429 burst.
+
+    ``None`` (no faults at all, not even the burst) when ``fault_rate`` is 0.
+    """
+    if not fault_rate:
+        return None
+    return FaultPlan(
+        rate=fault_rate,
+        seed=seed,
+        weights=DEMO_FAULT_WEIGHTS,
+        first_n=DEMO_OPENING_BURST,
+        first_n_kind=RATE_LIMITED_SECONDS,
+    )
+
+
 def _months(year: int) -> list[tuple[dt.date, dt.date]]:
     return [
         (dt.date(year, m, 1), dt.date(year, m, calendar.monthrange(year, m)[1]))
@@ -109,6 +138,7 @@ async def run_demo(
     standing_orders: int = 2_000,
     fault_rate: float = 0.1,
     latency: float = 0.005,
+    throttle_per_second: int | None = DEMO_THROTTLE_PER_SECOND,
     year: int = 2025,
     lookups: int = 200,
     console: Console | None = None,
@@ -117,10 +147,12 @@ async def run_demo(
 
     Besides the bulk pulls, ``lookups`` customers are refreshed one by one by
     id, as a sync that updates single records does: many small concurrent
-    requests, which is where faults and 429 cool-downs show.
+    requests, which is where faults, 429 bursts and cool-downs show. The
+    sandbox's faults are :func:`demo_fault_plan`'s; ``throttle_per_second``
+    (``None`` for none) is its rate limit.
     """
     console = console or Console(stderr=True)
-    plan = FaultPlan(rate=fault_rate, seed=seed, weights=DEMO_FAULT_WEIGHTS)
+    plan = demo_fault_plan(seed=seed, fault_rate=fault_rate)
     started = time.perf_counter()
     windows = _months(year)
     async with KometSandbox(
@@ -130,6 +162,7 @@ async def run_demo(
         standing_orders=standing_orders,
         faults=plan,
         latency=latency,
+        throttle_per_second=throttle_per_second,
     ) as box:
         async with KometClient(box.token, base_url=box.base_url, retry=DEMO_RETRY) as komet:
             progress = Progress(
@@ -246,20 +279,29 @@ def render_report(report: DemoReport, console: Console) -> None:
 @click.option("--standing-orders", type=click.IntRange(min=1), default=2_000, show_default=True)
 @click.option("--fault-rate", type=click.FloatRange(0.0, 0.5), default=0.1, show_default=True)
 @click.option("--latency", type=click.FloatRange(min=0.0), default=0.005, show_default=True)
+@click.option(
+    "--throttle",
+    type=click.IntRange(min=0),
+    default=DEMO_THROTTLE_PER_SECOND,
+    show_default=True,
+    help="Requests the sandbox answers per rolling second; the rest get 429 (0: no limit).",
+)
+@debug_option
 def demo(**kwargs: Any) -> None:
     """Pull everything from a local sandbox with injected faults, and prove nothing was lost."""
+    throttle = kwargs.pop("throttle") or None
     console = Console(stderr=True)
     stdout = Console(file=sys.stdout)
+    limit = f", {throttle} requests/s" if throttle else ""
     console.print(
         f"Starting a local Komet sandbox ({kwargs['customers']:,} customers, "
         f"{kwargs['products']:,} products, {kwargs['standing_orders']:,} standing orders, "
-        f"{kwargs['fault_rate']:.0%} faults)…"
+        f"{kwargs['fault_rate']:.0%} faults{limit})…"
     )
-    report = asyncio.run(run_demo(console=console, **kwargs))
+    report = asyncio.run(run_demo(console=console, throttle_per_second=throttle, **kwargs))
     render_report(report, stdout)
     if not report.ok:
-        click.echo("error: records were lost or duplicated", err=True)
-        sys.exit(1)
+        raise CommandError("records were lost or duplicated")
 
 
 @click.command()
@@ -271,6 +313,7 @@ def demo(**kwargs: Any) -> None:
 @click.option("--standing-orders", type=click.IntRange(min=0), default=200, show_default=True)
 @click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True)
 @click.option("--latency", type=click.FloatRange(min=0.0), default=0.0, show_default=True)
+@debug_option
 def sandbox(**kwargs: Any) -> None:
     """Serve the fake Komet Sales API until Ctrl-C (prints its base URL and token)."""
     host, port = kwargs.pop("host"), kwargs.pop("port")
@@ -278,7 +321,12 @@ def sandbox(**kwargs: Any) -> None:
     faults = FaultPlan(rate=fault_rate, seed=kwargs["seed"]) if fault_rate else None
 
     async def serve(announce: Callable[[str], None]) -> None:
-        async with KometSandbox(host=host, port=port, faults=faults, **kwargs) as box:
+        box = KometSandbox(host=host, port=port, faults=faults, **kwargs)
+        try:
+            await box.start()
+        except OSError as exc:
+            raise CommandError(_cannot_serve(host, port, exc)) from exc
+        async with box:
             announce(f"Komet sandbox listening on {box.base_url}")
             # The sandbox's token is a throwaway test value, printed on purpose.
             announce(f"token: {box.token}")
@@ -288,4 +336,15 @@ def sandbox(**kwargs: Any) -> None:
     try:
         asyncio.run(serve(lambda line: click.echo(line)))
     except KeyboardInterrupt:
+        # Ctrl-C is how this command is meant to end: a clean stop, exit code 0.
         click.echo("stopped", err=True)
+
+
+def _cannot_serve(host: str, port: int, exc: OSError) -> str:
+    """Why the sandbox cannot listen, in one line with what to do about it."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    reason = describe_os_error(exc)
+    message = f"cannot serve on {where}: {reason[:1].lower()}{reason[1:]}"
+    if exc.errno == errno.EADDRINUSE:
+        message += " (choose another --port, or --port 0 for a free one)"
+    return message

@@ -22,7 +22,7 @@ from .._gc import gc_paused
 from .._ratelimit import RateBudget, RateLimit
 from .._redact import Redactor
 from .._retry import RetryPolicy
-from .._sansio import Response, body_excerpt, decode_json, encode_json_body
+from .._sansio import Response, body_excerpt, check_base_url, decode_json, encode_json_body
 from .._session import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -107,9 +107,9 @@ class KountaClient(ClientBase):
             )
         self.company_id = company_id
         self.auth = auth
-        self.base_url = base_url.rstrip("/")
-        self.company_url = f"{self.base_url}/companies/{company_id}"
         redactor = Redactor.of(*auth.secrets())
+        self.base_url = check_base_url(base_url, redactor=redactor)
+        self.company_url = f"{self.base_url}/companies/{company_id}"
         self._core = SessionManager(
             session=session,
             retry=retry,
