@@ -255,6 +255,7 @@ def _gen_fast_structure(
         "_str": str,
         "_int": int,
         "_fromiso": dt.datetime.fromisoformat,
+        "_fromisodate": dt.date.fromisoformat,
         "_float": float,
         "_map": map,
         "_repeat": itertools.repeat,
@@ -366,6 +367,15 @@ def _fast_branches(
                 "type(v) is _str and len(v) == 19 and v[10] == 'T'"
                 " and v[-1].isdigit() and v[0].isdigit()",
                 ["try:", "    v = _fromiso(v)", "except ValueError:", f"    v = {h}(v, {t})"],
+            )
+        ]
+    if tp is dt.date and hook is _structure_date:
+        # Ten characters need none of the hook's rewriting (strip, a timestamp's
+        # time cut off): it would pass them to fromisoformat as they are.
+        return [
+            (
+                "type(v) is _str and len(v) == 10",
+                ["try:", "    v = _fromisodate(v)", "except ValueError:", f"    v = {h}(v, {t})"],
             )
         ]
     if tp is Decimal and hook is _structure_decimal:
