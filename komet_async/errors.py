@@ -28,8 +28,9 @@ authentication token never appears in an exception (see ``_redact``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
     "APIError",
@@ -205,6 +206,8 @@ class RateLimitedError(HTTPStatusError):
 
 
 _CREDENTIAL_WORDS = ("token", "authenticat", "permission", "access", "authoriz", "user")
+#: "Orders not found.", and the other spelling of it: "No products found".
+_NOTHING_FOUND: Final = re.compile(r"\bnot found\b|\bno\b[\w ]*\bfound\b")
 
 
 class APIError(KometError):
@@ -235,7 +238,9 @@ class APIError(KometError):
         make a sync delete everything on its side.
         """
         text = self.message.lower()
-        return "not found" in text and not any(word in text for word in _CREDENTIAL_WORDS)
+        return _NOTHING_FOUND.search(text) is not None and not any(
+            word in text for word in _CREDENTIAL_WORDS
+        )
 
     def __str__(self) -> str:
         where = f"{self.method}: " if self.method else ""

@@ -243,6 +243,11 @@ def test_decipher_envelope_failure_without_usable_message(data: dict[str, Any]) 
         ("Token not found.", False),
         ("Authentication token not found", False),
         ("User not found.", False),
+        ("No products found", True),
+        ("No standing orders were found.", True),
+        ("No valid token found", False),
+        ("Customer found", False),
+        ("Notfound", False),
     ],
 )
 def test_decipher_envelope_not_found_messages(message: str, not_found: bool) -> None:
