@@ -6,6 +6,7 @@ import importlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -248,3 +249,10 @@ def test_readme_starlette_route_answers_500_when_on_event_raises(
     with TestClient(module.app) as client:
         answer = client.post("/kounta/webhooks", content=BODY, headers=delivery_headers())
     assert (answer.status_code, answer.text) == (500, "event handler failed")
+
+
+def test_readme_shows_the_starlette_route_verbatim() -> None:
+    """The Starlette app these tests run is the one the README shows, character for character."""
+    root = Path(__file__).resolve().parents[2]
+    code = (Path(__file__).parent / "readme_starlette.py").read_text().split('"""', 2)[2]
+    assert code.strip() in (root / "README.md").read_text()
