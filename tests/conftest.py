@@ -1,14 +1,16 @@
-"""Shared fixtures: a patched aioresponses mock, a fake clock, and a recognisable token."""
+"""Shared fixtures: an aioresponses mock, a fake clock, a recognisable token, a tiny server."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 from unittest import mock
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 
@@ -58,3 +60,20 @@ async def komet(clock: FakeClock) -> AsyncIterator[KometClient]:
     """A client with the default retry policy's attempts but no real waiting."""
     async with KometClient(TOKEN, retry=RetryPolicy.no_wait(), clock=clock) as client:
         yield client
+
+
+@asynccontextmanager
+async def komet_server(
+    answer: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """Serve ``answer`` for every Komet method on 127.0.0.1; yield the base URL."""
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/api"
+    finally:
+        await runner.cleanup()

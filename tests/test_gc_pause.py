@@ -14,7 +14,7 @@ from komet_async import Customer, KometClient, RetryPolicy
 from komet_async._converters import Decoder
 from komet_async._gc import GC_PAUSE_MIN_BYTES, gc_paused
 
-from .conftest import TOKEN
+from .conftest import TOKEN, komet_server
 
 
 @pytest.fixture
@@ -86,18 +86,11 @@ async def test_client_structures_large_lists_with_the_collector_paused(
     async def answer(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/api/customer.list", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}/api"
-        async with KometClient(TOKEN, base_url=base, retry=RetryPolicy.disabled()) as komet:
-            found = await komet.customers.list()
-    finally:
-        await runner.cleanup()
+    async with (
+        komet_server(answer) as base,
+        KometClient(TOKEN, base_url=base, retry=RetryPolicy.disabled()) as komet,
+    ):
+        found = await komet.customers.list()
     assert seen == [not paused]
     assert gc.isenabled()
     assert [c.id for c in found] == list(range(count))

@@ -8,12 +8,13 @@ import threading
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aioresponses import aioresponses
 
 from komet_async import KometClient, RetryPolicy, ValidationError
-from komet_async._session import DEFAULT_TIMEOUT, as_timeout
+from komet_async._session import DEFAULT_TIMEOUT, USER_AGENT, as_timeout
 
-from .conftest import TOKEN
+from .conftest import TOKEN, komet_server
 
 CUSTOMERS = re.compile(r"^https://api\.kometsales\.com/api/customer\.list\?.*$")
 OK = {"status": "1", "message": "OK", "customers": []}
@@ -145,24 +146,13 @@ async def test_repr_names_the_url_but_not_the_token() -> None:
 @pytest.mark.parametrize("own_session", [True, False])
 async def test_user_agent_is_sent_on_either_kind_of_session(own_session: bool) -> None:
     """The client's User-Agent reaches the server once, on its own session and on a caller's."""
-    from aiohttp import web
-
-    from komet_async._session import USER_AGENT
-
     seen: list[list[str]] = []
 
     async def answer(request: web.Request) -> web.Response:
         seen.append(request.headers.getall("User-Agent"))
         return web.json_response(OK)
 
-    app = web.Application()
-    app.router.add_get("/api/customer.list", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}/api"
-    try:
+    async with komet_server(answer) as base:
         if own_session:
             async with KometClient(TOKEN, base_url=base) as komet:
                 await komet.customers.list()
@@ -172,6 +162,4 @@ async def test_user_agent_is_sent_on_either_kind_of_session(own_session: bool) -
                 KometClient(TOKEN, base_url=base, session=session) as komet,
             ):
                 await komet.customers.list()
-    finally:
-        await runner.cleanup()
     assert seen == [[USER_AGENT]]
