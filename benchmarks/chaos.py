@@ -195,11 +195,18 @@ class Wiretap:
         trace = aiohttp.TraceConfig()
         trace.on_request_start.append(self._on_request_start)
         trace.on_request_headers_sent.append(self._on_headers_sent)
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=connections),
             trace_configs=[trace],
             middlewares=(self._tag,),
         )
+        # The soak's session only tags requests: it must send what the client's
+        # own session would. aiohttp resends an idempotent request once after a
+        # connection error, outside the client's retry policy and rate limiter;
+        # the session a client makes turns that off the same way.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
 
     async def _on_request_start(
         self,
