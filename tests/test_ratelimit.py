@@ -303,3 +303,61 @@ async def test_plain_successes_are_not_recorded(mocked: aioresponses) -> None:
         for _ in range(3):
             await k.customers.list()
     assert budget.recorded == []
+
+
+# --- the synchronous fast path ---------------------------------------------------
+
+
+def test_try_acquire_takes_a_token_at_hand_and_refuses_when_none_is() -> None:
+    """try_acquire lets the burst go at once, then answers False (changing nothing)."""
+    clock = FakeClock(start=0.0)
+    budget = LocalBudget(RateLimit(per_second=10, burst=2), max_wait=60, clock=clock)
+    assert [budget.try_acquire("m") for _ in range(3)] == [True, True, False]
+    assert budget._tokens == pytest.approx(0.0)
+    clock.advance(0.1)  # one token's worth
+    assert budget.try_acquire("m") is True
+    assert budget.try_acquire("m") is False
+
+
+def test_try_acquire_leaves_a_cool_down_to_acquire() -> None:
+    """During a cool-down try_acquire answers False and spends neither token nor quota."""
+    clock = FakeClock(start=0.0)
+    budget = LocalBudget(RateLimit(per_second=10, burst=2, per_day=5), max_wait=60, clock=clock)
+    budget.cool_down(1.0)
+    assert budget.try_acquire("m") is False
+    assert (budget._tokens, budget._day_count) == (2.0, 0)
+
+
+def test_try_acquire_refused_by_the_daily_quota_gives_its_token_back() -> None:
+    """A spent quota raises RateLimitedError from try_acquire; the token is not spent."""
+    clock = FakeClock(start=0.0)
+    budget = LocalBudget(RateLimit(per_second=10, burst=2, per_day=1), max_wait=60, clock=clock)
+    assert budget.try_acquire("m") is True
+    with pytest.raises(RateLimitedError, match="daily quota of 1 requests"):
+        budget.try_acquire("m")
+    assert budget._tokens == pytest.approx(1.0)
+
+
+async def test_try_acquire_defers_to_a_waiter_holding_a_cancelled_slot() -> None:
+    """A cancelled waiter's slot still due goes to acquire's queue, not to a newcomer now."""
+    clock = FakeClock(start=0.0)
+    budget = LocalBudget(RateLimit(per_second=10, burst=1), max_wait=60, clock=clock)
+    budget._holes.append(0.5)
+    budget._tokens = 1.0
+    assert budget.try_acquire("m") is False
+
+
+async def test_limiter_uses_the_fast_path_only_for_a_local_budget() -> None:
+    """A shared budget is always asked through its coroutine; a local one answers at once."""
+    shared = CountingBudget()
+    lim = RateLimiter(shared, max_concurrency=2, max_wait=60, clock=FakeClock())
+    assert await lim.acquire("m") is False
+    lim.release()
+    assert shared.acquired == ["m"]
+    clock = FakeClock(start=0.0)
+    fast = limiter(clock, RateLimit(per_second=1, burst=1))
+    assert await fast.acquire("m") is False  # the token at hand
+    fast.release()
+    assert await fast.acquire("m") is True  # the next waits a second
+    fast.release()
+    assert clock.monotonic() == pytest.approx(1.0)
