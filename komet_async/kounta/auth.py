@@ -303,6 +303,8 @@ def _refresh_failure(exc: KometError) -> AuthenticationError:
         url=exc.url,
         headers=http.headers if http is not None else None,
         body_excerpt=http.body_excerpt if http is not None else "",
+        # When the token endpoint said when to come back (a 429 or 503), so does this.
+        retry_after=http.retry_after if http is not None else None,
     )
 
 
@@ -315,4 +317,5 @@ def _again(exc: AuthenticationError) -> AuthenticationError:
         url=exc.url,
         headers=exc.headers,
         body_excerpt=exc.body_excerpt,
+        retry_after=exc.retry_after,
     )

@@ -188,6 +188,7 @@ async def test_a_429_asking_more_than_max_retry_after_is_not_resent(
     )
     assert isinstance(exc.__cause__, RateLimitedError)
     assert exc.__cause__.retry_after == 120.0
+    assert exc.retry_after == 120.0  # the AuthenticationError says when to come back too
     assert len(posts(mocked)) == 1
 
 
