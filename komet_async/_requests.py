@@ -10,8 +10,9 @@ wire mapping (``None`` left out). Neither touches the network.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -69,23 +70,57 @@ def problems(obj: Any, prefix: str = "") -> list[str]:
     Nested request models (an address inside a customer) are checked too, their
     problems named by path (``primary_address.country: ...``).
     """
-    found: list[str] = []
-    # Runs on every call: the per-field facts are read from one cached tuple,
-    # and a field left as None (most filters) costs a getattr and a test.
-    for name, kind, needed, spec in _checks(type(obj)):
-        value = getattr(obj, name)
-        if value is None:
-            if needed:
-                found.append(f"{prefix}{name}: required")
-            continue
+    cls = type(obj)
+    check = _PROBLEMS.get(cls)
+    if check is None:
+        check = _PROBLEMS[cls] = _compile_problems(cls)
+    return check(obj, prefix)
+
+
+#: Per class, its generated :func:`problems` (see :func:`_compile_problems`).
+_PROBLEMS: dict[type[Any], Callable[[Any, str], list[str]]] = {}
+#: Per class, naming, flag style and join, its generated :func:`encode`.
+_ENCODERS: dict[tuple[type[Any], Any, str, bool], Callable[[Any], dict[str, Any]]] = {}
+
+
+def _compile(name: str, lines: list[str], scope: dict[str, Any], cls: type[Any]) -> Any:
+    """Run the source of a generated function; return the function."""
+    filename = f"<komet_async {name} {cls.__module__}.{cls.__qualname__}>"
+    # The source is built from the class's own field definitions only (names,
+    # kinds, wire facts by reference: never data), as the converters' are.
+    exec(compile("\n".join(lines) + "\n", filename, "exec"), scope)  # noqa: S102
+    return scope[name]
+
+
+def _compile_problems(cls: type[Any]) -> Callable[[Any, str], list[str]]:
+    """One straight-line function per request class checking each field in turn.
+
+    It runs on every call; unrolled, a field left as ``None`` (most filters)
+    costs an attribute read and a test instead of a loop step, a tuple unpack
+    and a ``getattr``. It does what a loop over :func:`_checks` would.
+    """
+    scope: dict[str, Any] = {"_check": _check, "_has": attrs.has, "_problems": problems}
+    lines = ["def problems(obj, prefix=''):", "    found = []"]
+    for i, (name, kind, needed, spec) in enumerate(_checks(cls)):
+        scope[f"s{i}"] = spec
+        lines += [f"    v = obj.{name}", "    if v is None:"]
+        lines.append(
+            f"        found.append(prefix + {name + ': required'!r})" if needed else "        pass"
+        )
         if kind == "other":
-            if attrs.has(type(value)):
-                found.extend(problems(value, prefix=f"{prefix}{name}."))
-            continue
-        problem = _check(kind, value, spec)
-        if problem:
-            found.append(f"{prefix}{name}: {problem}")
-    return found
+            lines += [
+                "    elif _has(type(v)):",
+                f"        found.extend(_problems(v, prefix + {name + '.'!r}))",
+            ]
+        else:
+            lines += [
+                "    else:",
+                f"        p = _check({kind!r}, v, s{i})",
+                "        if p:",
+                f"            found.append(prefix + {name + ': '!r} + p)",
+            ]
+    lines.append("    return found")
+    return cast(Callable[[Any, str], list[str]], _compile("problems", lines, scope, cls))
 
 
 def validate(obj: Any, *, method: str | None = None) -> None:
@@ -195,20 +230,47 @@ def encode(
     separator, or sent as lists with ``join=False``. Nested request models
     are encoded the same way.
     """
-    out: dict[str, Any] = {}
-    for name, kind, spec, key in _encodings(type(obj), naming):
-        value = getattr(obj, name)
-        if value is None:
-            continue
+    cls = type(obj)
+    make = _ENCODERS.get((cls, naming, flags, join))
+    if make is None:
+        make = _ENCODERS[cls, naming, flags, join] = _compile_encode(cls, naming, flags, join)
+    return make(obj)
+
+
+def _compile_encode(
+    cls: type[Any], naming: Any, flags: FlagStyle, join: bool
+) -> Callable[[Any], dict[str, Any]]:
+    """One straight-line function per request class, naming and style (see :func:`encode`).
+
+    Unrolled for the reason :func:`_compile_problems` is; each field's
+    conversion is decided here, once, from its kind.
+    """
+    scope: dict[str, Any] = {
+        "_Dec": Decimal,
+        "_rounded": _rounded,
+        "_has": attrs.has,
+        "_encode": encode,
+        "_datetime": dt.datetime,
+        "_list": list,
+        "_naming": naming,
+    }
+    lines = ["def encode(obj):", "    out = {}"]
+    for i, (name, kind, spec, key) in enumerate(_encodings(cls, naming)):
+        scope[f"s{i}"] = spec
+        lines += [f"    v = obj.{name}", "    if v is not None:"]
         if kind == "bool" and flags == "int":
-            value = 1 if value else 0
+            lines.append("        v = 1 if v else 0")
         elif kind == "decimal":
-            value = _rounded(Decimal(value), spec)
+            lines.append(f"        v = _rounded(_Dec(v), s{i})")
         elif kind == "strs":
-            value = spec.sep.join(value) if join else list(value)
-        elif kind == "other" and attrs.has(type(value)):
-            value = encode(value, flags=flags, naming=naming, join=join)
-        elif kind == "date" and isinstance(value, dt.datetime):
-            value = value.date()
-        out[key] = value
-    return out
+            lines.append(f"        v = s{i}.sep.join(v)" if join else "        v = _list(v)")
+        elif kind == "other":
+            lines += [
+                "        if _has(type(v)):",
+                f"            v = _encode(v, flags={flags!r}, naming=_naming, join={join!r})",
+            ]
+        elif kind == "date":
+            lines += ["        if isinstance(v, _datetime):", "            v = v.date()"]
+        lines.append(f"        out[{key!r}] = v")
+    lines.append("    return out")
+    return cast(Callable[[Any], dict[str, Any]], _compile("encode", lines, scope, cls))

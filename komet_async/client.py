@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -251,12 +251,16 @@ class KometClient(ClientBase):
         response = await self._list_response(method, query, extra_problems)
         return self._list_records(response, method, key=key, model=model, keep=keep)
 
-    async def _list_response(
+    def _list_response(
         self, method: str, query: Any, extra_problems: Iterable[str] = ()
-    ) -> Response:
-        """The I/O half of :meth:`_list`: validate and encode ``query``, send it."""
+    ) -> Awaitable[Response]:
+        """The I/O half of :meth:`_list`: validate and encode ``query``, then send it.
+
+        Not a coroutine itself: a problem with ``query`` raises here, and the
+        send is the session's own coroutine (one frame less a call).
+        """
         self._validate(query, method, extra_problems)
-        return await self._core.request(self._get_spec(method, encode(query, flags="bool")))
+        return self._core.request(self._get_spec(method, encode(query, flags="bool")))
 
     def _list_records(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from .._sansio import Response
@@ -24,9 +24,9 @@ class KometTransport(Protocol):
         keep: Callable[[Any], bool] | None = None,
     ) -> list[T]: ...
 
-    async def _list_response(
+    def _list_response(
         self, method: str, query: Any, extra_problems: Iterable[str] = ()
-    ) -> Response: ...
+    ) -> Awaitable[Response]: ...
 
     def _list_records(
         self,
