@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Final, TypeVar
 
 import attrs
@@ -86,16 +86,28 @@ class RetryPolicy:
         """
         return cls(attempts=attempts, wait_initial=0.0, wait_max=0.0, jitter=False)
 
-    def should_retry(self, exc: BaseException, *, idempotent: bool = True) -> bool:
+    def should_retry(
+        self,
+        exc: BaseException,
+        *,
+        idempotent: bool = True,
+        unsent_statuses: Collection[int] = (),
+    ) -> bool:
         """Decide whether ``exc`` is worth another attempt (attempts aside).
 
         A server asking (``Retry-After``) for a longer wait than
         ``max_retry_after`` gets its error raised at once, whatever the status.
+        ``unsent_statuses`` adds statuses that show a non-idempotent request was
+        not acted on, beyond 429 (a token grant answered 503).
         """
         if isinstance(exc, HTTPStatusError):
             if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
                 return False
-            if not idempotent and exc.status not in _NOT_PROCESSED_STATUSES:
+            if (
+                not idempotent
+                and exc.status not in _NOT_PROCESSED_STATUSES
+                and exc.status not in unsent_statuses
+            ):
                 return False
             return exc.status in self.retry_on_statuses
         if isinstance(exc, TransportError):
@@ -133,12 +145,14 @@ class Retrier:
         *,
         name: str,
         idempotent: bool = True,
+        unsent_statuses: Collection[int] = (),
         attempts: int | None = None,
     ) -> T:
         """Await ``attempt(arg, n)`` for n = 1, 2, ... until it succeeds or an error is final.
 
         ``name`` (the API method) is used for log lines; ``attempts`` caps the
-        policy's attempts for this call. When retries run out, the last real
+        policy's attempts for this call; ``idempotent`` and ``unsent_statuses``
+        go to :meth:`RetryPolicy.should_retry`. When retries run out, the last real
         error is raised, never tenacity's ``RetryError``. (``arg`` and the
         attempt number are passed, not bound in a closure: this runs on every
         request, and a closure with a counter is two more objects a call.)
@@ -147,23 +161,23 @@ class Retrier:
         try:
             return await attempt(arg, 1)
         except KometError as exc:
-            if limit <= 1 or not self.policy.should_retry(exc, idempotent=idempotent):
+            # Only a failure pays for the decision's partial (and for tenacity).
+            worth = functools.partial(
+                self.policy.should_retry, idempotent=idempotent, unsent_statuses=unsent_statuses
+            )
+            if limit <= 1 or not worth(exc):
                 raise
             first = exc
-        return await self._retry(
-            functools.partial(attempt, arg), first, name=name, idempotent=idempotent, limit=limit
-        )
+        return await self._retry(functools.partial(attempt, arg), first, worth, name, limit)
 
     async def _retry(
         self,
         attempt: Callable[[int], Awaitable[T]],
         first: KometError,
-        *,
+        worth: Callable[[BaseException], bool],
         name: str,
-        idempotent: bool,
         limit: int,
     ) -> T:
-        policy = self.policy
 
         def before_sleep(state: RetryCallState) -> None:
             if self._on_retry is not None:
@@ -183,7 +197,7 @@ class Retrier:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(limit),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: policy.should_retry(e, idempotent=idempotent)),
+            retry=retry_if_exception(worth),
             sleep=self._sleep,
             before_sleep=before_sleep,
             reraise=True,

@@ -93,6 +93,9 @@ class RequestSpec:
     #: The most attempts for this call, below the policy's (``None``: the
     #: policy's): a caller running its own retry loop passes 1.
     attempts: int | None = None
+    #: Statuses besides 429 that show a non-idempotent call was not acted on,
+    #: so it may be resent (a token grant answered 503).
+    unsent_statuses: frozenset[int] = frozenset()
 
 
 def as_timeout(timeout: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
@@ -235,6 +238,7 @@ class SessionManager:
                 spec,
                 name=spec.name,
                 idempotent=spec.idempotent,
+                unsent_statuses=spec.unsent_statuses,
                 attempts=spec.attempts,
             )
         except Exception:  # a cancellation is not a failure

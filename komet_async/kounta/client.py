@@ -9,7 +9,6 @@ authentication (refresh on 401, replay once), redirects followed by hand
 from __future__ import annotations
 
 import enum
-import logging
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
@@ -33,7 +32,6 @@ from .._session import (
 from ..errors import (
     AuthenticationError,
     HTTPStatusError,
-    KometError,
     RateLimitedError,
     ResponseFormatError,
     TransportError,
@@ -46,8 +44,6 @@ from .endpoints import Customers, Webhooks
 __all__ = ["DEFAULT", "DEFAULT_KOUNTA_BASE_URL", "KountaClient", "default_rate_limit"]
 
 T = TypeVar("T")
-
-logger = logging.getLogger("komet_async")
 
 #: Where the real Kounta API lives.
 DEFAULT_KOUNTA_BASE_URL: Final = "https://api.kounta.com/v1"
@@ -319,42 +315,18 @@ class KountaClient(ClientBase):
                 body=form,
                 headers={**_ACCEPT, "Content-Type": "application/x-www-form-urlencoded"},
                 # A rotating refresh token is spent once the server has seen it:
-                # _post_grant is this request's only retry loop.
+                # resent only when the server provably did not act on it (a
+                # connection never made, a 429 or a 503). After a 500, a
+                # timeout or a reset it may have rotated the token, and resending
+                # the spent one would only be refused (or, on a server that
+                # detects reuse, revoke the whole grant).
                 idempotent=False,
-                attempts=1,
+                unsent_statuses=_GRANT_NOT_ACTED_ON,
             )
-            return self._read_grant(await self._post_grant(spec))
+            # A failed refresh fails the call that needed it: counted there, once.
+            return self._read_grant(await self._core.request(spec, count_failure=False))
 
         await auth.refresh(stale_header, post_form)
-
-    async def _post_grant(self, spec: RequestSpec) -> Response:
-        """Send a token grant; send it again only when the server provably did not act on it.
-
-        Under the retry policy (attempts, backoff, ``Retry-After``), but only
-        after a connection that was never made, a 429 or a 503: after a 500, a
-        timeout or a reset the server may have rotated the refresh token, and
-        resending the spent one would only be refused (or, on a server that
-        detects reuse, revoke the whole grant).
-        """
-        policy = self._core.retry_policy
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                # A failed refresh fails the call that needed it: counted there, once.
-                return await self._core.request(spec, count_failure=False)
-            except KometError as exc:
-                if attempt >= policy.attempts or not _may_resend_grant(policy, exc):
-                    raise
-                logger.warning(
-                    "%s: attempt %d of %d failed (%s: %s); retrying",
-                    spec.name,
-                    attempt,
-                    policy.attempts,
-                    type(exc).__name__,
-                    exc,
-                )
-                await self.retry_wait(exc, attempt)
 
     def _read_grant(self, response: Response) -> Any:
         """Decode a token answer, hiding the tokens it carries before anything else reads it.
@@ -409,15 +381,7 @@ def _decoded(body: bytes) -> Any:
         return _NOT_JSON
 
 
-#: Token-endpoint statuses that say the grant was not acted on, so the refresh
-#: token was not spent: 429 (throttled) and 503 (RFC 9110 section 15.6.4: the
-#: server "is currently unable to handle the request").
-_GRANT_NOT_ACTED_ON: Final = frozenset({429, 503})
-
-
-def _may_resend_grant(policy: RetryPolicy, exc: KometError) -> bool:
-    """Whether a failed token grant may be sent again under ``policy``."""
-    if isinstance(exc, HTTPStatusError) and exc.status in _GRANT_NOT_ACTED_ON:
-        return policy.should_retry(exc, idempotent=True)
-    # Otherwise as a create: only a connection that was never made.
-    return policy.should_retry(exc, idempotent=False)
+#: A token endpoint's 503 says the grant was not acted on, so the refresh token
+#: was not spent (RFC 9110 section 15.6.4: the server "is currently unable to
+#: handle the request"); 429 says so for every request already.
+_GRANT_NOT_ACTED_ON: Final = frozenset({503})
