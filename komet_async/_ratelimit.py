@@ -191,7 +191,7 @@ class LocalBudget:
             return False
         rate = self._rate
         if rate is not None:
-            tokens = min(self._burst, self._tokens + (now - self._refilled_at) * rate)
+            tokens = self._refilled(now, rate)
             if tokens < 1.0 or (self._holes and self._holes[0] > now):
                 return False
             self._tokens = tokens - 1.0
@@ -207,12 +207,7 @@ class LocalBudget:
 
     async def acquire(self, method: str = "") -> bool:
         """Wait for any cool-down and a token; count the request against the quota."""
-        # The common case (no cool-down) awaits no coroutine: one test, no frame.
-        waited = (
-            await self._wait_cooldown(method)
-            if self._cooldown_until > self._clock.monotonic()
-            else False
-        )
+        waited = await self._wait_cooldown(method)
         if self._per_day is not None:
             self._count_daily(method, self._per_day)
         try:
@@ -289,12 +284,16 @@ class LocalBudget:
             )
         self._day_count += 1
 
+    def _refilled(self, now: float, rate: float) -> float:
+        """The tokens there are at ``now``: what accrued since the last refill, up to the burst."""
+        return min(self._burst, self._tokens + (now - self._refilled_at) * rate)
+
     async def _take_token(self, rate: float) -> bool:
         """Reserve a token, sleeping until it is due; O(1), no allocation on the fast path."""
         now = self._clock.monotonic()
         # Tokens may go negative: each waiter reserves its own future slot, so
         # concurrent waiters are spaced exactly 1/rate apart (no thundering herd).
-        self._tokens = min(self._burst, self._tokens + (now - self._refilled_at) * rate)
+        self._tokens = self._refilled(now, rate)
         self._refilled_at = now
         holes = self._holes
         while holes and holes[0] <= now:
