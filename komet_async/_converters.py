@@ -34,6 +34,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._codegen import generated_function
 from ._redact import Redactor
 from ._wire import spec_of, to_camel, wire_name
 from .errors import ResponseFormatError
@@ -326,12 +327,9 @@ def _gen_fast_structure(
         # Positional arguments: 1.3x cheaper than keywords for attrs' __init__.
         (kwargs if a.kw_only else args).append(f"{a.alias}=a{i}" if a.kw_only else f"a{i}")
     lines.append(f"    return _cls({', '.join(args + kwargs)})")
-    source = "\n".join(lines) + "\n"
-    filename = f"<komet_async fast structure {cls.__module__}.{cls.__qualname__}>"
-    # The source is built from the class's own field definitions only (names,
-    # types, defaults: never response data), as attrs and cattrs build theirs.
-    exec(compile(source, filename, "exec"), g)  # noqa: S102
-    fn = g["structure"]
+    fn = generated_function(
+        "structure", lines, g, f"fast structure {cls.__module__}.{cls.__qualname__}"
+    )
     fn._komet_fast = True
     return typing.cast(Callable[[Any, Any], Any], fn)
 

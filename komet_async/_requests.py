@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 
 import attrs
 
+from ._codegen import generated_function
 from ._wire import Kind, Wire, field_kind, spec_of, to_camel, wire_name
 from .errors import ValidationError
 
@@ -26,12 +27,6 @@ FlagStyle = Literal["int", "bool"]
 
 _FieldInfo = tuple["attrs.Attribute[Any]", Kind, bool, Wire]
 _FIELDS: dict[type[Any], tuple[_FieldInfo, ...]] = {}
-#: Per class, what :func:`problems` reads of each field: name, kind, whether
-#: ``None`` is a problem, wire facts.
-_CHECKS: dict[type[Any], tuple[tuple[str, Kind, bool, Wire], ...]] = {}
-#: Per class and naming, what :func:`encode` reads of each field: name, kind,
-#: wire facts, JSON key.
-_ENCODINGS: dict[tuple[type[Any], Any], tuple[tuple[str, Kind, Wire, str], ...]] = {}
 
 
 def request_fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
@@ -46,22 +41,18 @@ def request_fields(cls: type[Any]) -> tuple[_FieldInfo, ...]:
 
 
 def _checks(cls: type[Any]) -> tuple[tuple[str, Kind, bool, Wire], ...]:
-    found = _CHECKS.get(cls)
-    if found is None:
-        found = _CHECKS[cls] = tuple(
-            (a.name, kind, spec.required or not optional, spec)
-            for a, kind, optional, spec in request_fields(cls)
-        )
-    return found
+    """What :func:`problems` reads of each field: name, kind, whether ``None`` is a problem."""
+    return tuple(
+        (a.name, kind, spec.required or not optional, spec)
+        for a, kind, optional, spec in request_fields(cls)
+    )
 
 
 def _encodings(cls: type[Any], naming: Any) -> tuple[tuple[str, Kind, Wire, str], ...]:
-    found = _ENCODINGS.get((cls, naming))
-    if found is None:
-        found = _ENCODINGS[cls, naming] = tuple(
-            (a.name, kind, spec, wire_name(a, naming)) for a, kind, _, spec in request_fields(cls)
-        )
-    return found
+    """What :func:`encode` reads of each field: name, kind, wire facts, JSON key."""
+    return tuple(
+        (a.name, kind, spec, wire_name(a, naming)) for a, kind, _, spec in request_fields(cls)
+    )
 
 
 def problems(obj: Any, prefix: str = "") -> list[str]:
@@ -81,15 +72,6 @@ def problems(obj: Any, prefix: str = "") -> list[str]:
 _PROBLEMS: dict[type[Any], Callable[[Any, str], list[str]]] = {}
 #: Per class, naming, flag style and join, its generated :func:`encode`.
 _ENCODERS: dict[tuple[type[Any], Any, str, bool], Callable[[Any], dict[str, Any]]] = {}
-
-
-def _compile(name: str, lines: list[str], scope: dict[str, Any], cls: type[Any]) -> Any:
-    """Run the source of a generated function; return the function."""
-    filename = f"<komet_async {name} {cls.__module__}.{cls.__qualname__}>"
-    # The source is built from the class's own field definitions only (names,
-    # kinds, wire facts by reference: never data), as the converters' are.
-    exec(compile("\n".join(lines) + "\n", filename, "exec"), scope)  # noqa: S102
-    return scope[name]
 
 
 def _compile_problems(cls: type[Any]) -> Callable[[Any, str], list[str]]:
@@ -120,7 +102,12 @@ def _compile_problems(cls: type[Any]) -> Callable[[Any, str], list[str]]:
                 f"            found.append(prefix + {name + ': '!r} + p)",
             ]
     lines.append("    return found")
-    return cast(Callable[[Any, str], list[str]], _compile("problems", lines, scope, cls))
+    return cast(
+        Callable[[Any, str], list[str]],
+        generated_function(
+            "problems", lines, scope, f"problems {cls.__module__}.{cls.__qualname__}"
+        ),
+    )
 
 
 def validate(obj: Any, *, method: str | None = None) -> None:
@@ -273,4 +260,7 @@ def _compile_encode(
             lines += ["        if isinstance(v, _datetime):", "            v = v.date()"]
         lines.append(f"        out[{key!r}] = v")
     lines.append("    return out")
-    return cast(Callable[[Any], dict[str, Any]], _compile("encode", lines, scope, cls))
+    return cast(
+        Callable[[Any], dict[str, Any]],
+        generated_function("encode", lines, scope, f"encode {cls.__module__}.{cls.__qualname__}"),
+    )
