@@ -100,7 +100,7 @@ class SandboxStats:
         return sum(self.faults.values())
 
 
-class SandboxState:
+class SandboxState(RequestCounter):
     """Everything the handlers share: the data, the token, the fault plan, the clock, counters."""
 
     def __init__(
@@ -134,19 +134,11 @@ class SandboxState:
         self.stats = SandboxStats(arrivals=[] if record_arrivals else None)
         # When the requests let through in the last second arrived (oldest first).
         self._admitted: collections.deque[float] = collections.deque()
-        self._counter = RequestCounter()
+        super().__init__()
         self._stopping: asyncio.Event | None = None
 
     def __repr__(self) -> str:
         return f"<SandboxState token=*** requests={self.stats.total}>"
-
-    def next_seq(self) -> int:
-        """Number the next request (0-based)."""
-        return self._counter.next_seq()
-
-    def next_day_seq(self, now: float) -> int:
-        """Number the next request within the quota day holding ``now`` (see RequestCounter)."""
-        return self._counter.next_day_seq(now)
 
     def throttles(self, now: float) -> bool:
         """Whether a request arriving at ``now`` is over ``throttle_per_second``.

@@ -124,8 +124,8 @@ def quota_day(now: float) -> tuple[float, float]:
 class RequestCounter:
     """Numbers a sandbox's requests: in all (``seq``) and within their quota day (``day_seq``).
 
-    Both sandboxes share it, so a ``FaultPlan``'s seeded draws follow the
-    request number and its daily quota starts again at each midnight.
+    Both sandboxes' states inherit it, so a ``FaultPlan``'s seeded draws
+    follow the request number and its daily quota starts again at each midnight.
     """
 
     __slots__ = ("_day", "_day_seq", "_seq")

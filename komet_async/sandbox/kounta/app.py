@@ -95,7 +95,7 @@ class KountaOptions:
     empty_create_body: bool = False
 
 
-class KountaState:
+class KountaState(RequestCounter):
     """Everything the handlers share: data, tokens, webhooks, plans, options, counters."""
 
     def __init__(
@@ -122,20 +122,12 @@ class KountaState:
         self.latency = latency
         self.rate_window = rate_window
         self.stats = KountaStats()
-        self._counter = RequestCounter()
+        super().__init__()
         self._write_seq = 0
         self._stopping: asyncio.Event | None = None
 
     def __repr__(self) -> str:
         return f"<KountaState company={self.data.company_id} requests={self.stats.total}>"
-
-    def next_seq(self) -> int:
-        """Number the next request (0-based)."""
-        return self._counter.next_seq()
-
-    def next_day_seq(self, now: float) -> int:
-        """Number the next request within its UTC quota day (see ``RequestCounter``)."""
-        return self._counter.next_day_seq(now)
 
     def next_write_seq(self) -> int:
         """Number the next stored write (0-based), for the ``after_store`` plan."""
