@@ -27,7 +27,8 @@ from typing import Any, Final
 
 import attrs
 
-from .._wire import Kind, Wire, field_kind, spec_of, wire_name
+from .._requests import request_fields
+from .._wire import Kind, Wire, wire_name
 from ..models import CustomerUpdate
 
 __all__ = ["RULES", "Rule", "as_flag", "as_int", "first_problem", "problem"]
@@ -233,14 +234,13 @@ _CHECKS: Final[Mapping[Kind, Callable[[str, Any, Rule], str | None]]] = types.Ma
 
 
 def _rules() -> Mapping[str, Rule]:
-    attrs.resolve_types(CustomerUpdate)
     rules: dict[str, Rule] = {}
-    for attribute in attrs.fields(CustomerUpdate):
-        kind, _ = field_kind(attribute.type)
+    # The fields as the client's own validation reads them (kind, wire facts).
+    for attribute, kind, _, spec in request_fields(CustomerUpdate):
         key = wire_name(attribute)
         # A KeyError here means CustomerUpdate gained a kind of field the
         # sandbox cannot check yet: better at import than a silent pass.
-        rules[key] = Rule(key, kind, spec_of(attribute), _CHECKS[kind])
+        rules[key] = Rule(key, kind, spec, _CHECKS[kind])
     return types.MappingProxyType(rules)
 
 
