@@ -156,6 +156,12 @@ class WebhookPayloadError(WebhookError, ResponseFormatError):
 # --- signature ------------------------------------------------------------------
 
 
+def _require_secret(secret: object) -> None:
+    """Refuse an empty (or non-string) secret: it would make every signature forgeable."""
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("the webhook secret must be a non-empty string")
+
+
 def verify_signature(raw_body: bytes, signature_header: str | None, secret: str) -> bool:
     """Tell whether ``signature_header`` is the hex HMAC-SHA256 of ``raw_body`` under ``secret``.
 
@@ -164,8 +170,7 @@ def verify_signature(raw_body: bytes, signature_header: str | None, secret: str)
     what an attacker controls. An empty ``secret`` is a ``ValueError``, since
     it would make every signature forgeable.
     """
-    if not isinstance(secret, str) or not secret:
-        raise ValueError("the webhook secret must be a non-empty string")
+    _require_secret(secret)
     if not isinstance(signature_header, str):
         return False
     given = signature_header.strip().lower()
@@ -254,8 +259,7 @@ def handle_delivery(
     ``X-Kounta-Topic``, else from ``query["topic"]``. Raises a
     :class:`WebhookError` whose ``http_status`` is the status to answer with.
     """
-    if not secret:
-        raise ValueError("the webhook secret must be a non-empty string")
+    _require_secret(secret)
     if len(raw_body) > max_bytes:
         raise PayloadTooLargeError(f"body of {len(raw_body)} bytes is over {max_bytes}")
     # The signature first: nothing an unauthenticated sender wrote is parsed.
@@ -358,8 +362,7 @@ async def receive_delivery(
     message may quote the customer, so ``on_event`` should log its own
     failures in the detail it sees fit. An empty ``secret`` is a ``ValueError``.
     """
-    if not isinstance(secret, str) or not secret:
-        raise ValueError("the webhook secret must be a non-empty string")
+    _require_secret(secret)
     try:
         declared = _declared_length(headers)
         if declared is not None and declared > max_bytes:
@@ -407,8 +410,7 @@ def webhook_handler(
     and sends the reply. An empty ``secret`` is a ``ValueError`` here, before
     anything is served.
     """
-    if not isinstance(secret, str) or not secret:
-        raise ValueError("the webhook secret must be a non-empty string")
+    _require_secret(secret)
 
     async def handler(request: web.Request) -> web.Response:
         """Handle one Kounta webhook delivery."""
