@@ -63,6 +63,7 @@ from komet_async import (
     StandingOrder,
     errors,
 )
+from komet_async._session import without_hidden_resends
 from komet_async.bulk import gather
 from komet_async.kounta import BasicAuth, KountaClient, NewCustomer
 from komet_async.kounta import Customer as KountaCustomer
@@ -195,18 +196,15 @@ class Wiretap:
         trace = aiohttp.TraceConfig()
         trace.on_request_start.append(self._on_request_start)
         trace.on_request_headers_sent.append(self._on_headers_sent)
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections),
-            trace_configs=[trace],
-            middlewares=(self._tag,),
-        )
         # The soak's session only tags requests: it must send what the client's
-        # own session would. aiohttp resends an idempotent request once after a
-        # connection error, outside the client's retry policy and rate limiter;
-        # the session a client makes turns that off the same way.
-        if hasattr(session, "_retry_connection"):
-            session._retry_connection = False
-        return session
+        # own session would, so no resend behind the retry policy either.
+        return without_hidden_resends(
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=connections),
+                trace_configs=[trace],
+                middlewares=(self._tag,),
+            )
+        )
 
     async def _on_request_start(
         self,

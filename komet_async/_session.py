@@ -32,6 +32,7 @@ __all__ = [
     "ClientStats",
     "RequestSpec",
     "SessionManager",
+    "without_hidden_resends",
 ]
 
 #: Total time one attempt may take, connection and body included.
@@ -107,6 +108,20 @@ def as_timeout(timeout: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientT
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return aiohttp.ClientTimeout(total=float(timeout))
+
+
+def without_hidden_resends(session: aiohttp.ClientSession) -> aiohttp.ClientSession:
+    """``session``, set not to resend a request on its own; returned for chaining.
+
+    aiohttp resends an idempotent request once after a connection error
+    (reset, server disconnect), fresh connections included, behind the retry
+    policy, the rate limiter and the stats: a resend nobody counted could pass
+    the rate limit. Our retry policy does that job, counted. aiohttp has no
+    public switch; its own test client turns off this attribute the same way.
+    """
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+    return session
 
 
 class SessionManager:
@@ -210,15 +225,7 @@ class SessionManager:
                 connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency),
                 headers=self._headers,
             )
-            # aiohttp resends an idempotent request once after a connection
-            # error (reset, server disconnect), fresh connections included,
-            # behind the retry policy, the rate limiter and the stats: a resend
-            # nobody counted could pass the rate limit. Our retry policy does
-            # that job, counted. aiohttp has no public switch; its own test
-            # client turns off this attribute the same way.
-            if hasattr(session, "_retry_connection"):
-                session._retry_connection = False
-            self._session = session
+            self._session = without_hidden_resends(session)
         return self._session
 
     async def request(self, spec: RequestSpec, *, count_failure: bool = True) -> Response:
