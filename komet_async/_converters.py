@@ -18,7 +18,7 @@ import datetime as dt
 import itertools
 import reprlib
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
@@ -466,7 +466,12 @@ def make_converter(
         if item_type is str and typing.get_origin(tp) is tuple:
             return _split(",")
         item = converter.get_structure_hook(item_type)
-        make: Callable[[list[Any]], Any] = tuple if typing.get_origin(tp) is tuple else list
+        make: Callable[[Iterable[Any]], Any] = tuple if typing.get_origin(tp) is tuple else list
+
+        # A generated model hook takes one argument: map() over it spares the
+        # comprehension's frame and the type passed along with each item.
+        one_arg = getattr(item, "_komet_fast", False)
+        item_alone = typing.cast(Callable[[Any], Any], item)
 
         def structure(value: Any, _: Any) -> Any:
             if value is None:
@@ -474,6 +479,8 @@ def make_converter(
             if not isinstance(value, list):
                 raise ValueError(f"expected a list, got {type(value).__name__}")
             if not detailed_validation:
+                if one_arg:
+                    return make(map(item_alone, value))
                 return make([item(v, item_type) for v in value])
             out, errors = [], []
             for index, v in enumerate(value):
@@ -562,17 +569,20 @@ class Decoder:
         self, data: Any, tp: type[T] | Any, *, path: str = "", method: str | None = None
     ) -> T:
         """Structure ``data`` as ``tp``; raise :class:`ResponseFormatError` naming the path."""
+        found: T
         try:
             # The fast converter's hook, looked up once per type: cattrs'
             # dispatch on every call was a tenth of a one-record call's cost.
             hook = self._hooks.get(tp)
             if hook is None:
                 hook = self._hooks[tp] = self._fast.get_structure_hook(tp)
-            return typing.cast(T, hook(data, tp))
+            found = hook(data, tp)  # not typing.cast: a call, on every call
+            return found
         except Exception:  # noqa: S110 - the detailed pass below explains the failure
             pass
         # Outside the except: the error raised below keeps no hidden __context__.
-        return typing.cast(T, self._structure_detailed(data, tp, path, method))
+        found = self._structure_detailed(data, tp, path, method)
+        return found
 
     def _structure_detailed(self, data: Any, tp: Any, path: str, method: str | None) -> Any:
         try:

@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import heapq
 import math
+from collections import deque
 from collections.abc import Mapping
 from typing import Final, Protocol, runtime_checkable
 
@@ -463,6 +464,60 @@ class AdaptiveBudget(LocalBudget):
         self._rate = rate
 
 
+class Slots:
+    """A concurrency cap: ``size`` slots, handed out first come, first served.
+
+    What ``asyncio.Semaphore`` does, plus :meth:`try_take`, a synchronous take
+    when a slot is free: the semaphore has no such call, and its ``acquire()``
+    is a coroutine that (on Python 3.10-3.12) builds a generator per call even
+    when a slot is free; this runs on every request. A released slot goes
+    straight to the longest waiter, so a newcomer never overtakes a waiter.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def free(self) -> int:
+        """Slots nobody holds (0 while anyone waits)."""
+        return self._free
+
+    def try_take(self) -> bool:
+        """Take a slot if one is free now; never waits."""
+        # Waiters exist only while no slot is free (see give), so this is fair.
+        if self._free:
+            self._free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        """Take a slot, waiting in line for one if none is free."""
+        if self._free:
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.give()  # handed a slot, then cancelled before using it
+            raise
+
+    def give(self) -> None:
+        """Give a slot back: to the longest waiter still waiting, or to the free ones."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # a cancelled waiter's place passes to the next
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
 class RateLimiter:
     """One client's limits: a concurrency cap (always local) and a :class:`RateBudget`.
 
@@ -481,7 +536,7 @@ class RateLimiter:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
         self.max_concurrency = max_concurrency
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._slots = Slots(max_concurrency)
         self.budget: RateBudget
         if isinstance(rate_limit, RateBudget):
             self.budget = rate_limit
@@ -496,21 +551,39 @@ class RateLimiter:
         """The :class:`RateLimit` of a local budget (``None`` for none, or a shared budget)."""
         return self.budget.rate_limit if isinstance(self.budget, LocalBudget) else None
 
+    def try_acquire(self, method: str = "") -> bool:
+        """Take a concurrency slot and a local budget's token if both are at hand.
+
+        ``False`` (having taken nothing) when the request would have to wait:
+        :meth:`acquire` then does the waiting. The common case of every
+        request, with no coroutine and no allocation.
+        """
+        if self._try_budget is None or not self._slots.try_take():
+            return False
+        try:
+            if self._try_budget(method):
+                return True
+        except BaseException:
+            self._slots.give()  # a spent daily quota
+            raise
+        self._slots.give()
+        return False
+
     async def acquire(self, method: str = "") -> bool:
         """Wait for a concurrency slot, then for the budget; return whether it had to wait."""
-        await self._semaphore.acquire()
+        await self._slots.take()
         try:
             # A local budget with a token at hand answers without a coroutine.
             if self._try_budget is not None and self._try_budget(method):
                 return False
             return await self.budget.acquire(method)
         except BaseException:
-            self._semaphore.release()
+            self._slots.give()
             raise
 
     def release(self) -> None:
         """Give the concurrency slot back."""
-        self._semaphore.release()
+        self._slots.give()
 
     async def record(
         self, *, status: int, cool_down: float | None, state: RateLimitState | None

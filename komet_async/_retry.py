@@ -157,17 +157,44 @@ class Retrier:
         attempt number are passed, not bound in a closure: this runs on every
         request, and a closure with a counter is two more objects a call.)
         """
-        limit = self.policy.attempts if attempts is None else min(attempts, self.policy.attempts)
         try:
             return await attempt(arg, 1)
         except KometError as exc:
-            # Only a failure pays for the decision's partial (and for tenacity).
-            worth = functools.partial(
-                self.policy.should_retry, idempotent=idempotent, unsent_statuses=unsent_statuses
-            )
-            if limit <= 1 or not worth(exc):
-                raise
             first = exc
+        return await self.after_failure(
+            attempt,
+            arg,
+            first,
+            name=name,
+            idempotent=idempotent,
+            unsent_statuses=unsent_statuses,
+            attempts=attempts,
+        )
+
+    async def after_failure(
+        self,
+        attempt: Callable[[A, int], Awaitable[T]],
+        arg: A,
+        first: KometError,
+        *,
+        name: str,
+        idempotent: bool = True,
+        unsent_statuses: Collection[int] = (),
+        attempts: int | None = None,
+    ) -> T:
+        """The rest of :meth:`run` once attempt 1 has failed with ``first``.
+
+        Raises ``first`` when it is final; otherwise retries under tenacity.
+        A caller on the hot path makes attempt 1 itself (one coroutine less
+        a request) and comes here only on a failure.
+        """
+        limit = self.policy.attempts if attempts is None else min(attempts, self.policy.attempts)
+        # Only a failure pays for the decision's partial (and for tenacity).
+        worth = functools.partial(
+            self.policy.should_retry, idempotent=idempotent, unsent_statuses=unsent_statuses
+        )
+        if limit <= 1 or not worth(first):
+            raise first
         return await self._retry(functools.partial(attempt, arg), first, worth, name, limit)
 
     async def _retry(

@@ -2,7 +2,7 @@
 
 It owns policy, not endpoints: it knows nothing of Komet or Kounta beyond a
 :class:`RequestSpec`. aiohttp is touched in exactly one coroutine,
-:meth:`SessionManager._send`, where its exceptions become ours (with secrets
+:meth:`SessionManager._attempt`, where its exceptions become ours (with secrets
 scrubbed from the chained cause).
 """
 
@@ -23,7 +23,7 @@ from ._redact import Redactor, redacted_params, redacted_url
 from ._retry import Retrier, RetryPolicy
 from ._sansio import Response, error_for_status
 from ._version import __version__
-from .errors import RateLimitedError, ResponseTooLargeError, TransportError
+from .errors import KometError, RateLimitedError, ResponseTooLargeError, TransportError
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -220,7 +220,7 @@ class SessionManager:
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             # The client's headers are the session's defaults here; a caller's
-            # session gets them with each request instead (see _send).
+            # session gets them with each request instead (see _attempt).
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.limiter.max_concurrency),
                 headers=self._headers,
@@ -240,9 +240,16 @@ class SessionManager:
         if asyncio.get_running_loop() is not self._loop:
             self._bind_loop()  # the first request, or the wrong loop
         try:
-            return await self._retrier.run(
+            # Attempt 1 is made here, the rest by the retrier: a request that
+            # succeeds (nearly all) passes through one coroutine less.
+            try:
+                return await self._attempt(spec, 1)
+            except KometError as exc:
+                first = exc
+            return await self._retrier.after_failure(
                 self._attempt,
                 spec,
+                first,
                 name=spec.name,
                 idempotent=spec.idempotent,
                 unsent_statuses=spec.unsent_statuses,
@@ -258,20 +265,74 @@ class SessionManager:
         self.stats.failures += 1
 
     async def _attempt(self, spec: RequestSpec, number: int) -> Response:
+        """Make attempt ``number`` of ``spec``: limiter, one HTTP exchange, the verdict.
+
+        The only place aiohttp is called. One coroutine for the whole attempt:
+        a separate one for the exchange was one frame more, resumed at every
+        step of every request.
+        """
         limiter = self.limiter
-        if await limiter.acquire(spec.name):
+        # A slot and a token at hand (the common case) cost no coroutine.
+        if not limiter.try_acquire(spec.name) and await limiter.acquire(spec.name):
             self.stats.rate_limit_waits += 1
+        debug = logger.isEnabledFor(logging.DEBUG)
         try:
             self._check_usable()  # closed while waiting for a slot
             self.stats.requests += 1
-            response = await self._send(spec, number)
+            started = self.clock.monotonic() if debug else 0.0
+            session = self._ensure_session()
+            headers: Any
+            if self._owns_session:
+                # The session carries the client's headers itself: merging them
+                # into every request cost aiohttp a header dict a call.
+                headers = spec.headers
+            elif spec.headers is None:
+                headers = self._headers
+            else:
+                headers = {**self._headers, **spec.headers}
+            try:
+                async with session.request(
+                    spec.http_method,
+                    spec.url,
+                    params=spec.params,
+                    data=spec.body,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                ) as resp:
+                    length = resp.content_length
+                    # An uncompressed body of a declared, acceptable length is
+                    # read in one go, here (the common case: no per-chunk work,
+                    # no extra coroutine); the others are counted as they arrive.
+                    if (
+                        length is not None
+                        and length <= self.max_response_bytes
+                        and "Content-Encoding" not in resp.headers
+                    ):
+                        body = await resp.read()
+                    else:
+                        body = await self._read_body(spec, resp)
+                    response = Response(resp.status, resp.headers, body, resp.url)
+            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                raise self._transport_error(spec, exc) from self.redactor.exception(exc)
         finally:
             limiter.release()
+        if debug:
+            logger.debug(
+                "%s %s -> %d in %.1f ms (%d bytes, attempt %d)",
+                spec.http_method,
+                spec.name,
+                response.status,
+                (self.clock.monotonic() - started) * 1000,
+                len(body),
+                number,
+            )
+        status = response.status
         error = (
             error_for_status(
                 response, method=spec.name, redactor=self.redactor, now=self.clock.time()
             )
-            if response.status >= 400
+            if status >= 400
             else None
         )
         headers = response.headers
@@ -289,65 +350,15 @@ class SessionManager:
             )
         # The common case (a plain success, a budget that does not learn) costs nothing.
         if cool_down is not None or state is not None or self._budget_learns:
-            await limiter.record(status=response.status, cool_down=cool_down, state=state)
+            await limiter.record(status=status, cool_down=cool_down, state=state)
         if error is not None:
             raise error
-        return response
-
-    async def _send(self, spec: RequestSpec, attempt: int = 1) -> Response:
-        """Do one HTTP exchange; the only place aiohttp is called."""
-        session = self._ensure_session()
-        started = self.clock.monotonic()
-        headers: Any
-        if self._owns_session:
-            # The session carries the client's headers itself: merging them into
-            # every request cost aiohttp a header dict a call.
-            headers = spec.headers
-        elif spec.headers is None:
-            headers = self._headers
-        else:
-            headers = {**self._headers, **spec.headers}
-        try:
-            async with session.request(
-                spec.http_method,
-                spec.url,
-                params=spec.params,
-                data=spec.body,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            ) as resp:
-                length = resp.content_length
-                # An uncompressed body of a declared, acceptable length is read
-                # in one go, here (the common case: no per-chunk work, no extra
-                # coroutine); the others are counted as they arrive.
-                if (
-                    length is not None
-                    and length <= self.max_response_bytes
-                    and "Content-Encoding" not in resp.headers
-                ):
-                    body = await resp.read()
-                else:
-                    body = await self._read_body(spec, resp)
-                response = Response(resp.status, resp.headers, body, resp.url)
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            raise self._transport_error(spec, exc) from self.redactor.exception(exc)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d in %.1f ms (%d bytes, attempt %d)",
-                spec.http_method,
-                spec.name,
-                response.status,
-                (self.clock.monotonic() - started) * 1000,
-                len(body),
-                attempt,
-            )
         return response
 
     async def _read_body(self, spec: RequestSpec, resp: aiohttp.ClientResponse) -> bytes:
         """The whole body, or :class:`ResponseTooLargeError` once it passes the limit.
 
-        The slow path of :meth:`_send` (which reads a body of a declared,
+        The slow path of :meth:`_attempt` (which reads a body of a declared,
         acceptable length itself): compressed bodies are counted as they
         decompress, since their Content-Length says nothing of their size, and
         bodies of no declared length as they arrive.

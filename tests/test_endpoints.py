@@ -82,6 +82,22 @@ async def test_customers_list_sends_only_the_token(
     assert kwargs["headers"]["User-Agent"].startswith("komet-async/")
 
 
+async def test_unfiltered_lists_reuse_one_request_and_still_validate_filters(
+    mocked: aioresponses, komet: KometClient
+) -> None:
+    """An unfiltered list call reuses one built request; a filtered one is still validated."""
+    mocked.get(route("customer.list"), body=sample("customer.list.json"), repeat=True)
+    assert await komet.customers.list() == CUSTOMERS
+    assert await komet.customers.list() == CUSTOMERS
+    assert list(komet._unfiltered) == ["customer.list"]
+    urls = [str(key[1]) for key in mocked.requests]
+    assert urls == [f"{BASE}/customer.list?authenticationToken={TOKEN}"]
+    assert len(next(iter(mocked.requests.values()))) == 2
+    with pytest.raises(ValidationError, match="code"):
+        await komet.customers.list(code="x" * 11)
+    assert len(next(iter(mocked.requests.values()))) == 2
+
+
 async def test_customers_list_sends_every_filter(mocked: aioresponses, komet: KometClient) -> None:
     """Every customer.list filter goes out camelCase after the token, in the documented spelling."""
     mocked.get(route("customer.list"), body=sample("customer.list.json"))

@@ -13,17 +13,6 @@ T = TypeVar("T")
 class KometTransport(Protocol):
     """The part of :class:`~komet_async.KometClient` that endpoints call."""
 
-    async def _list(
-        self,
-        method: str,
-        query: Any,
-        *,
-        key: str,
-        model: type[T],
-        extra_problems: Iterable[str] = (),
-        keep: Callable[[Any], bool] | None = None,
-    ) -> list[T]: ...
-
     def _list_response(
         self, method: str, query: Any, extra_problems: Iterable[str] = ()
     ) -> Awaitable[Response]: ...

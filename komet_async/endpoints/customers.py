@@ -52,16 +52,28 @@ class Customers(Resource):
         ``include_inactive=True``. ``updated_as_of`` keeps customers updated
         on or after that date. An empty result is ``[]``.
         """
-        query = CustomerListQuery(
-            id=id,
-            name=name,
-            code=code,
-            sales_person_id=sales_person_id,
-            include_inactive=include_inactive,
-            location_id=location_id,
-            updated_as_of=updated_as_of,
-        )
-        return await self._client._list("customer.list", query, key="customers", model=Customer)
+        query: CustomerListQuery | None = None  # no filters: nothing to validate or encode
+        if not (
+            id is None
+            and name is None
+            and code is None
+            and sales_person_id is None
+            and include_inactive is None
+            and location_id is None
+            and updated_as_of is None
+        ):
+            query = CustomerListQuery(
+                id=id,
+                name=name,
+                code=code,
+                sales_person_id=sales_person_id,
+                include_inactive=include_inactive,
+                location_id=location_id,
+                updated_as_of=updated_as_of,
+            )
+        client = self._client
+        response = await client._list_response("customer.list", query)
+        return client._list_records(response, "customer.list", key="customers", model=Customer)
 
     async def changed_since(
         self,

@@ -39,5 +39,9 @@ class Products(Resource):
         ``id`` and ``legacy_code`` match exactly; ``description`` is a
         case-insensitive "contains" match. An empty result is ``[]``.
         """
-        query = ProductListQuery(id=id, description=description, legacy_code=legacy_code)
-        return await self._client._list("product.list", query, key="products", model=Product)
+        query = None  # no filters: nothing to validate or encode
+        if not (id is None and description is None and legacy_code is None):
+            query = ProductListQuery(id=id, description=description, legacy_code=legacy_code)
+        client = self._client
+        response = await client._list_response("product.list", query)
+        return client._list_records(response, "product.list", key="products", model=Product)

@@ -87,12 +87,10 @@ class StandingOrders(Resource):
             location_id=location_id,
             status=status,
         )
-        return await self._client._list(
-            "standing.order.list",
-            query,
-            key="standingOrders",
-            model=StandingOrder,
-            extra_problems=query.date_problems(),
+        client = self._client
+        response = await client._list_response("standing.order.list", query, query.date_problems())
+        return client._list_records(
+            response, "standing.order.list", key="standingOrders", model=StandingOrder
         )
 
     def iter(
