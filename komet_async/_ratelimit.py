@@ -495,8 +495,7 @@ class Slots:
 
     async def take(self) -> None:
         """Take a slot, waiting in line for one if none is free."""
-        if self._free:
-            self._free -= 1
+        if self.try_take():
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -560,14 +559,13 @@ class RateLimiter:
         """
         if self._try_budget is None or not self._slots.try_take():
             return False
+        taken = False
         try:
-            if self._try_budget(method):
-                return True
-        except BaseException:
-            self._slots.give()  # a spent daily quota
-            raise
-        self._slots.give()
-        return False
+            taken = self._try_budget(method)
+        finally:
+            if not taken:  # no token now, or a spent daily quota
+                self._slots.give()
+        return taken
 
     async def acquire(self, method: str = "") -> bool:
         """Wait for a concurrency slot, then for the budget; return whether it had to wait."""
