@@ -321,7 +321,7 @@ class _Handler:
         )
         if not found:
             raise SandboxAPIError("Orders not found.")
-        return _ok("standingOrders", [o.wire for o in found])
+        return _ok_encoded("standingOrders", [o.encoded for o in found])
 
     async def customer_update(self, fields: dict[str, Any]) -> bytes:
         """POST customer.update."""
@@ -336,6 +336,11 @@ _THROTTLED_BODY: Final = dumps({"status": "0", "message": "Too many requests, sl
 
 def _ok(key: str, items: list[dict[str, Any]]) -> bytes:
     return dumps({"status": "1", "message": "OK", key: items})
+
+
+def _ok_encoded(key: str, items: list[bytes]) -> bytes:
+    """The bytes ``_ok`` gives, from records already encoded (see ``StandingOrderRecord``)."""
+    return b'{"status":"1","message":"OK","' + key.encode() + b'":[' + b",".join(items) + b"]}"
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

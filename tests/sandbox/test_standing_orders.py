@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import aiohttp
 import pytest
 
 from komet_async import APIError, KometClient, StandingOrder
 from komet_async.sandbox import KometSandbox
+from komet_async.sandbox.data import dumps
 
 DAY = dt.timedelta(days=1)
 WINDOW = (dt.date(2025, 3, 1), dt.date(2025, 3, 31))
@@ -40,6 +42,27 @@ async def test_window_returns_active_orders_overlapping_it(
     assert len(expected) > 5
     found = await client.standing_orders.list(date_from=WINDOW[0], date_to=WINDOW[1])
     assert found == expected
+
+
+async def test_answer_bytes_equal_one_dumps_of_the_wire_records(sandbox: KometSandbox) -> None:
+    """The pre-encoded orders joined give byte for byte what one dumps of the envelope gives."""
+    records = sandbox.data.standing_order_records
+    wires = [
+        r.wire
+        for r in records.values()
+        if r.start <= WINDOW[1] and r.end >= WINDOW[0] and r.status in ("Active", "Cancelled")
+    ]
+    assert len(wires) > 5
+    params = {
+        "authenticationToken": sandbox.token,
+        "dateFrom": WINDOW[0].isoformat(),
+        "dateTo": WINDOW[1].isoformat(),
+        "status": "All",
+    }
+    url = f"{sandbox.base_url}/standing.order.list"
+    async with aiohttp.ClientSession() as session, session.get(url, params=params) as response:
+        body = await response.read()
+    assert body == dumps({"status": "1", "message": "OK", "standingOrders": wires})
 
 
 async def test_overlap_includes_touching_edges(sandbox: KometSandbox, client: KometClient) -> None:
