@@ -44,6 +44,14 @@ class Row:
     plain: bool = False
 
 
+def ratio_row(
+    comparison: str, contender: str, tops: list[float], bottoms: list[float], **kwargs: Any
+) -> Row:
+    """A plain row of per-round ratios ``tops[i] / bottoms[i]`` (rounds taken side by side)."""
+    samples = [t / b for t, b in zip(tops, bottoms, strict=True)]
+    return Row(comparison, contender, "ratio", samples, plain=True, **kwargs)
+
+
 def median(values: list[float]) -> float:
     """The median (the mean of the middle two for an even count)."""
     ordered = sorted(values)

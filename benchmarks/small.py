@@ -13,7 +13,15 @@ import aiohttp
 
 from komet_async import KometClient, RateLimit
 
-from ._harness import INSTALL_HINT, Row, Stopwatch, interleave, optional, server_process
+from ._harness import (
+    INSTALL_HINT,
+    Row,
+    Stopwatch,
+    interleave,
+    optional,
+    ratio_row,
+    server_process,
+)
 
 NAME = "small"
 TARGET = "ours/raw >= 0.90"
@@ -119,12 +127,11 @@ def run(rounds: int, quick: bool) -> list[Row]:
         # The ratio of medians above compares rates taken minutes apart; this
         # one divides the two rates of each round (taken back to back), so a
         # drift of the shared machine between rounds cancels out of it.
-        Row(
+        ratio_row(
             NAME,
             "ours / raw, the same round",
-            "ratio",
-            [o / r for o, r in zip(ours, raw, strict=True)],
-            plain=True,
+            ours,
+            raw,
             target=TARGET,
             note="median of per-round ratios",
         ),

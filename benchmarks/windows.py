@@ -20,7 +20,7 @@ from komet_async import KometClient
 from komet_async.pagination import split_range
 from komet_async.sandbox import token_for_seed
 
-from ._harness import Row, Stopwatch, median, server_process
+from ._harness import Row, Stopwatch, median, ratio_row, server_process
 
 NAME = "windows"
 TARGET = "wall/ideal <= 1.15"
@@ -113,29 +113,26 @@ def run(rounds: int, quick: bool) -> list[Row]:
     return [
         Row(NAME, "ideal (rounds x latency + one window)", "ms", ideals, plain=True, note=note),
         Row(NAME, "iter(...).collect() wall", "ms", walls, plain=True),
-        Row(
+        ratio_row(
             NAME,
             "wall / ideal",
-            "ratio",
-            [w / i for w, i in zip(walls, ideals, strict=True)],
-            plain=True,
+            walls,
+            ideals,
             target=TARGET,
         ),
         Row(NAME, "raw aiohttp, same windows, no decoding", "ms", raws, plain=True),
-        Row(
+        ratio_row(
             NAME,
             "raw aiohttp wall / ideal",
-            "ratio",
-            [r / i for r, i in zip(raws, ideals, strict=True)],
-            plain=True,
+            raws,
+            ideals,
             note="the floor the transport and server leave",
         ),
-        Row(
+        ratio_row(
             NAME,
             "iter wall / raw aiohttp wall",
-            "ratio",
-            [w / r for w, r in zip(walls, raws, strict=True)],
-            plain=True,
+            walls,
+            raws,
             note="what decoding and structuring add",
         ),
     ]
