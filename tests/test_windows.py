@@ -440,3 +440,86 @@ async def test_a_page_that_fails_to_parse_is_raised_and_stays_in_the_cursor() ->
     assert left == [(D(2024, 1, 1), D(2024, 1, 1)), (D(2024, 1, 2), D(2024, 1, 2))]
     bad.clear()
     assert [r.id for r in await make(left).collect()] == [1, 2]
+
+
+def _timed_windows(
+    delays: dict[int, float], events: list[str], *, concurrency: int, fail: int | None = None
+) -> AsyncPaginator[Rec]:
+    """Windows of one day each in January 2024; window ``d`` answers after ``delays[d]``."""
+    span = (D(2024, 1, 1), D(2024, 1, len(delays)))
+
+    async def fetch(start: D, end: D) -> str:
+        events.append(f"fetch {start.day}")
+        await asyncio.sleep(delays[start.day])
+        if delays[start.day]:
+            events.append(f"answer {start.day}")
+        if start.day == fail:
+            raise ValueError(f"window {start.day} failed")
+        return f"raw {start.day}"
+
+    def parse(start: D, end: D, raw: str) -> list[Rec]:
+        events.append(f"parse {raw}")
+        return [Rec(start.day, start, end)]
+
+    return AsyncPaginator.from_source(
+        DateWindows(
+            fetch,
+            parse=parse,
+            span=span,
+            windows=split_range(*span, 1),
+            key=lambda r: r.id,
+            owner=lambda r: r.start,
+            splittable=_worth_splitting,
+            concurrency=concurrency,
+        )
+    )
+
+
+async def test_fetched_windows_wait_to_be_parsed_until_every_window_is_requested() -> None:
+    """While windows wait for a place, a fetched window is parsed only after the rest go out."""
+    events: list[str] = []
+    # 1 answers at once, 2-4 after 20 ms: window 5 gets the place 2 frees.
+    pages = _timed_windows({1: 0, 2: 0.02, 3: 0.04, 4: 0.04, 5: 0}, events, concurrency=3)
+    found = await pages.collect()
+    assert sorted(r.id for r in found) == [1, 2, 3, 4, 5]
+    assert events[:8] == [
+        "fetch 1",
+        "fetch 2",
+        "fetch 3",
+        "fetch 4",  # the place window 1 freed
+        "answer 2",
+        "fetch 5",  # the place window 2 freed: nothing is left to request
+        "parse raw 1",
+        "parse raw 2",
+    ]
+
+
+async def test_parsing_waits_for_no_more_than_concurrency_fetched_windows() -> None:
+    """Fetched windows are parsed once ``concurrency`` of them wait, windows still to request."""
+    events: list[str] = []
+    # 1 and 2 answer at once; 3 and the rest take 50 ms, so windows 5-6 wait for places.
+    delays = {1: 0, 2: 0, 3: 0.05, 4: 0.05, 5: 0.05, 6: 0.05}
+    pages = _timed_windows(delays, events, concurrency=2)
+    found = await pages.collect()
+    assert sorted(r.id for r in found) == [1, 2, 3, 4, 5, 6]
+    # Two fetched windows waiting is the bound: they are parsed while 3 and 4
+    # are still in flight, before 5 and 6 could be requested.
+    assert events[:7] == [
+        "fetch 1",
+        "fetch 2",
+        "fetch 3",
+        "fetch 4",
+        "parse raw 1",
+        "parse raw 2",
+        "answer 3",
+    ]
+
+
+async def test_a_failed_fetch_is_raised_without_waiting_for_the_others() -> None:
+    """A fetch that fails is handled at once, not put off like a page waiting to be parsed."""
+    events: list[str] = []
+    pages = _timed_windows({1: 0, 2: 5.0, 3: 5.0, 4: 0}, events, concurrency=2, fail=1)
+    with pytest.raises(ValueError, match="window 1 failed"):
+        await asyncio.wait_for(pages.collect(), timeout=1.0)
+    assert events == ["fetch 1", "fetch 2"]  # window 2 still in flight
+    await pages.aclose()
