@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import reprlib
+import types
 import typing
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
@@ -326,12 +327,66 @@ def _gen_fast_structure(
         lines.append(f"    a{i} = v")
         # Positional arguments: 1.3x cheaper than keywords for attrs' __init__.
         (kwargs if a.kw_only else args).append(f"{a.alias}=a{i}" if a.kw_only else f"a{i}")
-    lines.append(f"    return _cls({', '.join(args + kwargs)})")
+    setters = _slot_setters(cls)
+    if setters is None:
+        lines.append(f"    return _cls({', '.join(args + kwargs)})")
+    else:
+        # Each slot written through its own descriptor: a frozen class's
+        # __init__ writes every field with ``object.__setattr__``, which looks
+        # the name up again per field. 1.75 -> 1.27 us for a 19-field
+        # StandingOrderDetail, 0.63 -> 0.30 us for a CustomField (see
+        # _slot_setters for when it applies).
+        g["_new"] = object.__new__
+        lines.append("    o = _new(_cls)")
+        for i, setter in enumerate(setters):
+            g[f"s{i}"] = setter
+            lines.append(f"    s{i}(o, a{i})")
+        lines.append("    return o")
     fn = generated_function(
         "structure", lines, g, f"fast structure {cls.__module__}.{cls.__qualname__}"
     )
     fn._komet_fast = True
     return typing.cast(Callable[[Any, Any], Any], fn)
+
+
+def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
+    """The slot descriptors' setters of ``cls``'s fields, in field order; ``None`` if unsafe.
+
+    Writing the slots of a new instance directly is what ``__init__`` does, and
+    nothing more, only when attrs generated that ``__init__`` and it does nothing
+    else: every field is an ``__init__`` argument with no validator or converter,
+    no ``__attrs_pre_init__``/``__attrs_post_init__``, no ``__new__`` of its own,
+    and every slot of the instance is a field (a cached hash is a slot that is
+    not). Anything else is built by calling the class.
+    """
+    fields = attrs.fields(cls)
+    init: types.CodeType | None = getattr(cls.__init__, "__code__", None)
+    new: Any = cls.__new__
+    if (
+        init is None
+        or not init.co_filename.startswith("<attrs generated")
+        or new is not object.__new__
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+        or any(not a.init or a.validator is not None or a.converter is not None for a in fields)
+    ):
+        return None
+    slots = {
+        name
+        for klass in cls.__mro__
+        for name in klass.__dict__.get("__slots__", ())
+        if name not in ("__weakref__", "__dict__")
+    }
+    if slots != {a.name for a in fields} or cls.__dictoffset__:  # an instance __dict__
+        return None
+    setters = []
+    for a in fields:
+        owner = next(k for k in cls.__mro__ if a.name in k.__dict__)
+        descriptor = owner.__dict__[a.name]
+        if not isinstance(descriptor, types.MemberDescriptorType):
+            return None
+        setters.append(descriptor.__set__)
+    return setters
 
 
 def _fast_branches(

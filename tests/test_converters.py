@@ -925,3 +925,83 @@ def test_date_only_datetimes_keep_their_offset(text: str, expected: dt.datetime)
     got = Decoder().structure({"id": 1, "name": "n", "updatedOn": text}, Customer)
     assert got.updated_on == expected
     assert got.updated_on.tzinfo == expected.tzinfo
+
+
+# --- construction without __init__ ---------------------------------------------------
+
+
+@attrs.frozen
+class _Plain:
+    name: str
+    count: int | None = None
+    tags: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class _Validated:
+    count: int = attrs.field(validator=attrs.validators.ge(0))
+
+
+@attrs.frozen
+class _Converted:
+    count: int = attrs.field(converter=abs)
+
+
+@attrs.frozen
+class _PostInit:
+    count: int
+    seen: list[int] = attrs.field(factory=list, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.seen.append(self.count)
+
+
+@attrs.frozen
+class _Hidden:
+    count: int
+    derived: int = attrs.field(init=False, default=7)
+
+
+@attrs.frozen(cache_hash=True)
+class _CachedHash:
+    count: int
+
+
+@attrs.frozen(slots=False)
+class _DictClass:
+    count: int
+
+
+def test_plain_frozen_models_are_built_through_their_slots() -> None:
+    """A frozen slotted class with nothing in __init__ but the fields skips the __init__ call."""
+    from komet_async._converters import _slot_setters
+
+    for cls in (_Plain, Customer, Product, StandingOrder, StandingOrderDetail, Breakdown):
+        assert _slot_setters(cls) is not None, cls
+    built = Decoder().structure({"name": "Rose", "count": "3"}, _Plain)
+    assert built == _Plain("Rose", 3, ())
+    assert type(built) is _Plain
+    assert hash(built) == hash(_Plain("Rose", 3, ()))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.count = 4  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "cls", [_Validated, _Converted, _PostInit, _Hidden, _CachedHash, _DictClass]
+)
+def test_classes_whose_init_does_more_are_built_by_calling_them(cls: type[Any]) -> None:
+    """A validator, converter, post-init, init=False field, cached hash or __dict__: a call."""
+    from komet_async._converters import _slot_setters
+
+    assert _slot_setters(cls) is None
+
+
+def test_what_init_does_beyond_the_fields_still_happens() -> None:
+    """Validators, converters, post-init hooks and init=False defaults run as with a call."""
+    decoder = Decoder()
+    with pytest.raises(ResponseFormatError, match="count"):
+        decoder.structure({"count": -1}, _Validated)
+    assert decoder.structure({"count": -5}, _Converted) == _Converted(5)
+    assert decoder.structure({"count": 2}, _PostInit).seen == [2]
+    assert decoder.structure({"count": 2}, _Hidden).derived == 7
+    assert hash(decoder.structure({"count": 2}, _CachedHash)) == hash(_CachedHash(2))
