@@ -39,12 +39,36 @@ class _CompatClientResponse(aiohttp.ClientResponse):
 _NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
 
 
+class RecordingMock(aioresponses):
+    """aioresponses that also keeps each request's URL as sent, query order included.
+
+    aioresponses keys its record by a normalised URL (query sorted), and the
+    client sends its query inside the URL, so the order the parameters went
+    out in is only in ``sent``: ``(HTTP method, URL)`` per request, in order.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sent: list[tuple[str, str]] = []
+
+    async def _request_mock(
+        self, orig_self: aiohttp.ClientSession, method: str, url: Any, *args: Any, **kwargs: Any
+    ) -> aiohttp.ClientResponse:
+        built = orig_self._build_url(url)
+        params = kwargs.get("params")
+        self.sent.append((method, str(built.extend_query(params) if params else built)))
+        response: aiohttp.ClientResponse = await super()._request_mock(
+            orig_self, method, url, *args, **kwargs
+        )
+        return response
+
+
 @pytest.fixture
-def mocked() -> Iterator[aioresponses]:
-    """An aioresponses mock that works on every supported aiohttp."""
+def mocked() -> Iterator[RecordingMock]:
+    """An aioresponses mock that works on every supported aiohttp and records URLs as sent."""
     with (
         mock.patch.object(aioresponses_core, "ClientResponse", _CompatClientResponse),
-        aioresponses() as m,
+        RecordingMock() as m,
     ):
         yield m
 
