@@ -106,8 +106,8 @@ def run(rounds: int, quick: bool) -> list[Row]:
     walls: list[float] = []
     raws: list[float] = []
     ideals: list[float] = []
-    cold_walls: list[float] = []
-    cold_raws: list[float] = []
+    one_open_walls: list[float] = []
+    one_open_raws: list[float] = []
     orders = 0
     with server_process(
         "sandbox",
@@ -124,12 +124,12 @@ def run(rounds: int, quick: bool) -> list[Row]:
     ) as port:
         base = f"http://127.0.0.1:{port}/api"
         for _ in range(rounds):
-            cold_wall, wall, transfer, orders = asyncio.run(_round(base))
-            cold_raw, raw = asyncio.run(_raw_round(base))
+            one_open_wall, wall, transfer, orders = asyncio.run(_round(base))
+            one_open_raw, raw = asyncio.run(_raw_round(base))
             walls.append(wall * 1000)
             raws.append(raw * 1000)
-            cold_walls.append(cold_wall * 1000)
-            cold_raws.append(cold_raw * 1000)
+            one_open_walls.append(one_open_wall * 1000)
+            one_open_raws.append(one_open_raw * 1000)
             ideals.append((math.ceil(windows / CONCURRENCY) * LATENCY + transfer) * 1000)
     note = (
         f"{windows} windows of {WINDOW_DAYS} d, concurrency {CONCURRENCY}, "
@@ -169,9 +169,9 @@ def run(rounds: int, quick: bool) -> list[Row]:
         ratio_row(
             NAME,
             "one open connection: iter wall / ideal",
-            cold_walls,
+            one_open_walls,
             ideals,
             note=f"the other {CONCURRENCY - 1} connections opened inside the clock",
         ),
-        ratio_row(NAME, "one open connection: raw aiohttp wall / ideal", cold_raws, ideals),
+        ratio_row(NAME, "one open connection: raw aiohttp wall / ideal", one_open_raws, ideals),
     ]

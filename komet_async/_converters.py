@@ -381,8 +381,8 @@ def _slot_setters(cls: type[Any]) -> list[Callable[[Any, Any], None]] | None:
         return None
     setters = []
     for a in fields:
-        owner = next(k for k in cls.__mro__ if a.name in k.__dict__)
-        descriptor = owner.__dict__[a.name]
+        # A slot's descriptor, read from the class, is the descriptor itself.
+        descriptor = getattr(cls, a.name, None)
         if not isinstance(descriptor, types.MemberDescriptorType):
             return None
         setters.append(descriptor.__set__)

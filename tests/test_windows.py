@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import attrs
 import pytest
@@ -88,6 +89,28 @@ def paginator(server: FakeServer, **kwargs: object) -> AsyncPaginator[Rec]:
         **kwargs,
     }
     return AsyncPaginator.from_source(DateWindows(server.fetch, **options))  # type: ignore[arg-type]
+
+
+def parsed(
+    fetch: Callable[[D, D], Awaitable[Any]],
+    parse: Callable[[D, D, Any], Sequence[Rec]],
+    span: tuple[D, D],
+    windows: list[tuple[D, D]],
+    **kwargs: Any,
+) -> AsyncPaginator[Rec]:
+    """Date windows fetched and parsed in two steps, records owned by their start day."""
+    return AsyncPaginator.from_source(
+        DateWindows(
+            fetch,
+            parse=parse,
+            span=span,
+            windows=windows,
+            key=lambda r: r.id,
+            owner=lambda r: r.start,
+            splittable=_worth_splitting,
+            **kwargs,
+        )
+    )
 
 
 def overlapping(recs: list[Rec]) -> set[Rec]:
@@ -381,17 +404,8 @@ async def test_with_parse_the_next_fetch_starts_before_the_last_page_is_parsed()
         events.append(f"parse {raw}")
         return [Rec(start.day, start, end)]
 
-    source = DateWindows(
-        fetch,
-        parse=parse,
-        span=(D(2024, 1, 1), D(2024, 1, 3)),
-        windows=windows,
-        key=lambda r: r.id,
-        owner=lambda r: r.start,
-        splittable=_worth_splitting,
-        concurrency=1,
-    )
-    found = await AsyncPaginator.from_source(source).collect()
+    pages = parsed(fetch, parse, (D(2024, 1, 1), D(2024, 1, 3)), windows, concurrency=1)
+    found = await pages.collect()
     assert [r.id for r in found] == [1, 2, 3]
     assert events == [
         "fetch 1",
@@ -417,19 +431,7 @@ async def test_a_page_that_fails_to_parse_is_raised_and_stays_in_the_cursor() ->
         return [Rec(raw.day, raw, raw)]
 
     def make(cursor_windows: list[tuple[D, D]]) -> AsyncPaginator[Rec]:
-        return AsyncPaginator.from_source(
-            DateWindows(
-                fetch,
-                parse=parse,
-                span=span,
-                windows=cursor_windows,
-                key=lambda r: r.id,
-                owner=lambda r: r.start,
-                splittable=_worth_splitting,
-                concurrency=2,
-                ordered=True,
-            )
-        )
+        return parsed(fetch, parse, span, cursor_windows, concurrency=2, ordered=True)
 
     first = make(split_range(*span, 1))
     with pytest.raises(ValueError, match="unreadable page"):
@@ -461,18 +463,7 @@ def _timed_windows(
         events.append(f"parse {raw}")
         return [Rec(start.day, start, end)]
 
-    return AsyncPaginator.from_source(
-        DateWindows(
-            fetch,
-            parse=parse,
-            span=span,
-            windows=split_range(*span, 1),
-            key=lambda r: r.id,
-            owner=lambda r: r.start,
-            splittable=_worth_splitting,
-            concurrency=concurrency,
-        )
-    )
+    return parsed(fetch, parse, span, split_range(*span, 1), concurrency=concurrency)
 
 
 async def test_fetched_windows_wait_to_be_parsed_until_every_window_is_requested() -> None:
