@@ -506,6 +506,40 @@ async def test_parsing_waits_for_no_more_than_concurrency_fetched_windows() -> N
     ]
 
 
+async def test_fetches_finishing_a_loop_turn_apart_send_their_successors_before_parsing() -> None:
+    """Windows answering a loop turn apart have their places refilled and sent before any parse."""
+    events: list[str] = []
+    answered = asyncio.Event()
+    span = (D(2024, 1, 1), D(2024, 1, 4))
+
+    async def fetch(start: D, end: D) -> str:
+        events.append(f"fetch {start.day}")
+        if start.day <= 2:
+            await answered.wait()  # 1 and 2 wake in the same turn
+        if start.day == 2:
+            await asyncio.sleep(0)  # 2 answers one turn after 1
+        if start.day > 2:
+            await asyncio.sleep(0.01)  # in flight while 1 and 2 are parsed
+        return f"raw {start.day}"
+
+    def parse(start: D, end: D, raw: str) -> list[Rec]:
+        events.append(f"parse {raw}")
+        return [Rec(start.day, start, end)]
+
+    pages = parsed(fetch, parse, span, split_range(*span, 1), concurrency=2)
+    collecting = asyncio.ensure_future(pages.collect())
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert events == ["fetch 1", "fetch 2"]
+    answered.set()
+    found = await collecting
+    assert sorted(r.id for r in found) == [1, 2, 3, 4]
+    # The consumer, woken by 1, sees 2 done too before 2's done callback has
+    # started window 4: it starts 4 itself, and lets it send before parsing.
+    assert events[:4] == ["fetch 1", "fetch 2", "fetch 3", "fetch 4"]
+    assert sorted(events[4:]) == ["parse raw 1", "parse raw 2", "parse raw 3", "parse raw 4"]
+
+
 async def test_a_failed_fetch_is_raised_without_waiting_for_the_others() -> None:
     """A fetch that fails is handled at once, not put off like a page waiting to be parsed."""
     events: list[str] = []
