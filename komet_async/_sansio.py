@@ -39,6 +39,12 @@ try:  # orjson is the `speedups` extra: several times faster on large bodies.
 except ImportError:  # pragma: no cover - exercised in environments without the extra
     _loads = json.loads
 
+_msgspec: Any
+try:  # msgspec (also the `speedups` extra) splits a list into raw records: see decode_picked
+    import msgspec as _msgspec
+except ImportError:  # pragma: no cover - exercised in environments without the extra
+    _msgspec = None
+
 __all__ = [
     "EXCERPT_CHARS",
     "Response",
@@ -46,7 +52,9 @@ __all__ = [
     "build_query",
     "check_base_url",
     "decipher_envelope",
+    "RecordPick",
     "decode_json",
+    "decode_picked",
     "encode_json_body",
     "encode_query_value",
     "envelope_ok",
@@ -175,6 +183,95 @@ def decode_json(body: bytes) -> Any:
         return _loads(body)
     except RecursionError:
         raise ValueError("JSON nested too deeply to parse") from None
+
+
+@attrs.frozen
+class RecordPick:
+    """Which records of a list response to decode and structure, by one field of each.
+
+    ``pick(value)`` sees the record's ``field`` (``None`` when the record has
+    no such field or is not an object) and says whether the record is wanted;
+    a value it cannot read should be wanted, so that structuring, not the
+    pick, reports what is wrong with it. Calling the pick with a decoded
+    record applies the same rule.
+    """
+
+    field: str
+    pick: Callable[[Any], bool]
+
+    def __call__(self, record: Any) -> bool:
+        value = record.get(self.field) if type(record) is dict else None
+        return self.pick(value)
+
+
+#: The msgspec decoders of a (list key, record field) pair: see decode_picked.
+_pick_decoders: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
+def _pick_decoder(key: str, field: str) -> tuple[Any, Any]:
+    """Decoders of an envelope's status and raw ``key`` records, and of a record's ``field``.
+
+    One pass over the body: a top-level dict of raw values, then the list
+    cut into records, read the list's bytes twice and cost twice as much.
+    """
+    decoders = _pick_decoders.get((key, field))
+    if decoders is None:
+        unset = _msgspec.UNSET
+        envelope = _msgspec.defstruct(
+            "PickedEnvelope",
+            [("status", Any, unset), (key, list[_msgspec.Raw] | _msgspec.UnsetType, unset)],
+        )
+        record = _msgspec.defstruct("PickedRecord", [(field, Any, None)])
+        decoders = _msgspec.json.Decoder(envelope), _msgspec.json.Decoder(record)
+        _pick_decoders[(key, field)] = decoders
+    return decoders
+
+
+def decode_picked(body: bytes, key: str, pick: RecordPick) -> dict[str, Any] | None:
+    """A success envelope with only the ``key`` records ``pick`` wants decoded; ``None`` if unsure.
+
+    A date window gets back every standing order overlapping it and keeps the
+    ones it owns, a sixth of them on the ``windows`` benchmark. msgspec cuts
+    the list into raw JSON records and reads the one field each pick needs,
+    skipping the rest of the record at C speed; only the records kept are
+    decoded (with :func:`decode_json`, as any body). Without msgspec, or for
+    a body that is anything but a success envelope with a list under ``key``
+    (an error, a null list, malformed JSON), this returns ``None``: the
+    caller decodes the whole body as usual, and its checks raise the errors.
+    A record msgspec skips is not checked here for valid UTF-8; its owner
+    (the window picking it) decodes it and reports it.
+
+    On the ``windows`` benchmark's twelve windows, decoding took 43% less
+    (5.2 against 9.2 ms) and decoding with structuring 21% less; the pull's
+    wall/ideal, with and without msgspec alternating over 40 rounds in one
+    process, 1.21-1.23 -> 1.18-1.19.
+    """
+    if _msgspec is None or key == "status":
+        return None
+    envelope_decoder, record_decoder = _pick_decoder(key, pick.field)
+    try:
+        envelope = envelope_decoder.decode(body)
+    # Not JSON, not an object, a "list" that is not one; nesting too deep.
+    except (_msgspec.DecodeError, RecursionError):
+        return None
+    status = envelope.status
+    records = getattr(envelope, key)
+    if records is _msgspec.UNSET or not envelope_ok({"status": status}):
+        return None
+    field, wanted = pick.field, pick.pick
+    kept = []
+    for record in records:
+        try:
+            value = getattr(record_decoder.decode(record), field)
+        except (_msgspec.DecodeError, RecursionError):  # not an object; an unreadable field
+            value = None
+        if wanted(value):
+            kept.append(record)
+    try:
+        decoded = decode_json(b"[" + b",".join(kept) + b"]")
+    except ValueError:
+        return None
+    return {"status": status, key: decoded}
 
 
 def body_excerpt(body: bytes, redactor: Redactor, limit: int = EXCERPT_CHARS) -> str:

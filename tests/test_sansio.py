@@ -19,15 +19,18 @@ from komet_async import (
     RateLimitedError,
     ResponseFormatError,
     ServerError,
+    _sansio,
 )
 from komet_async._redact import Redactor
 from komet_async._sansio import (
     EXCERPT_CHARS,
+    RecordPick,
     Response,
     body_excerpt,
     build_query,
     decipher_envelope,
     decode_json,
+    decode_picked,
     encode_json_body,
     encode_query_value,
     error_for_status,
@@ -35,6 +38,8 @@ from komet_async._sansio import (
 )
 
 from .conftest import TOKEN
+
+_msgspec = _sansio._msgspec
 
 NOW = 1_750_000_000.0  # Sun, 15 Jun 2025 15:06:40 GMT
 REDACTOR = Redactor.of(TOKEN)
@@ -519,3 +524,111 @@ def test_response_repr_hides_the_url() -> None:
     text = repr(response(200, b"{}"))
     assert TOKEN not in text
     assert text.startswith("Response(status=200,")
+
+
+# --- decode_picked: only the records a pick wants decoded ---------------------------
+
+PICK_FEB = RecordPick("startDate", lambda v: not isinstance(v, str) or v.startswith("2025-02"))
+
+
+def _so_body(*records: str, status: str = '"1"') -> bytes:
+    return (
+        '{"status":' + status + ',"message":"OK","standingOrders":[' + ",".join(records) + "]}"
+    ).encode()
+
+
+@pytest.mark.skipif(_msgspec is None, reason="msgspec (the speedups extra) is not installed")
+def test_decode_picked_decodes_only_the_records_the_pick_wants() -> None:
+    """Records whose field the pick refuses are dropped undecoded; the others come back whole."""
+    body = _so_body(
+        '{"id":1,"startDate":"2025-02-03","lines":[{"q":1}]}',
+        '{"id":2,"startDate":"2025-03-01","lines":[]}',
+        '{"id":3,"startDate":"2025-02-28"}',
+    )
+    assert decode_picked(body, "standingOrders", PICK_FEB) == {
+        "status": "1",
+        "standingOrders": [
+            {"id": 1, "startDate": "2025-02-03", "lines": [{"q": 1}]},
+            {"id": 3, "startDate": "2025-02-28"},
+        ],
+    }
+
+
+@pytest.mark.skipif(_msgspec is None, reason="msgspec (the speedups extra) is not installed")
+def test_decode_picked_shows_the_pick_none_for_records_it_cannot_read() -> None:
+    """A record that is no object, lacks the field or holds a non-string is the pick's to judge."""
+    seen: list[object] = []
+
+    def pick(value: object) -> bool:
+        seen.append(value)
+        return True
+
+    body = _so_body('{"startDate":7}', "5", '{"id":9}', '"text"', '{"startDate":null}')
+    found = decode_picked(body, "standingOrders", RecordPick("startDate", pick))
+    assert found == {
+        "status": "1",
+        "standingOrders": [{"startDate": 7}, 5, {"id": 9}, "text", {"startDate": None}],
+    }
+    assert seen == [7, None, None, None, None]
+
+
+@pytest.mark.skipif(_msgspec is None, reason="msgspec (the speedups extra) is not installed")
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'["status", 1]',
+        b'{"status":"0","message":"No standing orders found"}',  # Komet's empty result
+        b'{"status":"1","message":"OK"}',  # no list: the caller names the missing field
+        b'{"status":"1","standingOrders":null}',
+        b'{"status":"1","standingOrders":{"id":1}}',
+        b'{"message":"OK","standingOrders":[]}',  # no status
+        b'{"status":"1","standingOrders":[{"startDate":"2025-02-01"},]}',  # malformed
+        b'{"status":"1","standingOrders":[' + b"[" * 50_000 + b"]" * 50_000 + b"]}",
+        # Kept, and not UTF-8: the whole body's decoding reports it.
+        b'{"status":"1","standingOrders":[{"startDate":"2025-02-01","n":"\xff"}]}',
+    ],
+)
+def test_decode_picked_leaves_anything_but_a_success_list_to_the_full_decode(body: bytes) -> None:
+    """Errors, null or missing lists and malformed bodies return None: the caller's checks raise."""
+    assert decode_picked(body, "standingOrders", PICK_FEB) is None
+
+
+@pytest.mark.skipif(_msgspec is None, reason="msgspec (the speedups extra) is not installed")
+def test_decode_picked_skips_a_refused_record_unchecked() -> None:
+    """A record the pick refuses is not decoded, so bytes that are not UTF-8 in it pass here."""
+    body = (
+        b'{"status":1,"standingOrders":'
+        b'[{"startDate":"2025-03-01","n":"\xff"},{"startDate":"2025-02-02"}]}'
+    )
+    assert decode_picked(body, "standingOrders", PICK_FEB) == {
+        "status": 1,
+        "standingOrders": [{"startDate": "2025-02-02"}],
+    }
+
+
+def test_decode_picked_without_msgspec_leaves_the_body_to_the_full_decode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the speedups extra every body is decoded whole, by the caller."""
+    monkeypatch.setattr(_sansio, "_msgspec", None)
+    body = _so_body('{"startDate":"2025-02-03"}')
+    assert decode_picked(body, "standingOrders", PICK_FEB) is None
+
+
+def test_a_record_pick_called_with_a_decoded_record_reads_the_same_field() -> None:
+    """Calling the pick on decoded records applies the rule decode_picked applies to raw ones."""
+    seen: list[object] = []
+
+    def pick(value: object) -> bool:
+        seen.append(value)
+        return value == "yes"
+
+    rule = RecordPick("flag", pick)
+    assert [rule({"flag": "yes"}), rule({"flag": "no"}), rule({}), rule(5)] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert seen == ["yes", "no", None, None]

@@ -18,6 +18,7 @@ from komet_async import (
     ServerError,
     TransportError,
     ValidationError,
+    _sansio,
 )
 from komet_async.endpoints.standing_orders import _owned_by, _worth_splitting
 from komet_async.pagination import (
@@ -344,6 +345,30 @@ async def test_three_years_of_standing_orders_exactly() -> None:
     assert len(orders) == len({o.id for o in orders})
     assert set(orders) == set(sandbox.data.standing_orders)
     assert progress[-1] == (36, 36, 400)
+
+
+@pytest.mark.parametrize("msgspec", ["installed", "absent"])
+async def test_a_year_of_standing_orders_with_and_without_msgspec(
+    msgspec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """iter() returns the sandbox's orders exactly, whether msgspec splits the windows or not."""
+    if msgspec == "absent":
+        monkeypatch.setattr(_sansio, "_msgspec", None)
+    elif _sansio._msgspec is None:
+        pytest.skip("msgspec (the speedups extra) is not installed")
+    sandbox = KometSandbox(seed=7, customers=50, products=20, standing_orders=300)
+    span = (D(2025, 1, 1), D(2025, 12, 31))
+    async with sandbox, KometClient(sandbox.token, base_url=sandbox.base_url) as komet:
+        orders = await komet.standing_orders.iter(
+            date_from=span[0], date_to=span[1], status="All", ordered=True
+        ).collect()
+    expected = {
+        o
+        for o in sandbox.data.standing_orders
+        if o.start_date and o.end_date and o.start_date <= span[1] and o.end_date >= span[0]
+    }
+    assert len(orders) == len({o.id for o in orders})
+    assert set(orders) == expected
 
 
 async def test_endpoint_resume_with_cursor_gets_the_rest() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol, TypeVar
 
-from .._sansio import Response
+from .._sansio import RecordPick, Response
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ class KometTransport(Protocol):
         *,
         key: str,
         model: type[T],
-        keep: Callable[[Any], bool] | None = None,
+        keep: RecordPick | None = None,
     ) -> list[T]: ...
 
     async def _update(self, method: str, request: Any, *, key: str) -> int: ...
