@@ -231,7 +231,7 @@ def decode_picked(body: bytes, key: str, pick: RecordPick) -> dict[str, Any] | N
     """A success envelope with only the ``key`` records ``pick`` wants decoded; ``None`` if unsure.
 
     A date window gets back every standing order overlapping it and keeps the
-    ones it owns, a sixth of them on the ``windows`` benchmark. msgspec cuts
+    ones it owns, a fifth of them on the ``windows`` benchmark. msgspec cuts
     the list into raw JSON records and reads the one field each pick needs,
     skipping the rest of the record at C speed; only the records kept are
     decoded (with :func:`decode_json`, as any body). Without msgspec, or for
