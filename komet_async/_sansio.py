@@ -47,12 +47,12 @@ except ImportError:  # pragma: no cover - exercised in environments without the 
 
 __all__ = [
     "EXCERPT_CHARS",
+    "RecordPick",
     "Response",
     "body_excerpt",
     "build_query",
     "check_base_url",
     "decipher_envelope",
-    "RecordPick",
     "decode_json",
     "decode_picked",
     "encode_json_body",
@@ -211,8 +211,9 @@ _pick_decoders: dict[tuple[str, str], tuple[Any, Any]] = {}
 def _pick_decoder(key: str, field: str) -> tuple[Any, Any]:
     """Decoders of an envelope's status and raw ``key`` records, and of a record's ``field``.
 
-    One pass over the body: a top-level dict of raw values, then the list
-    cut into records, read the list's bytes twice and cost twice as much.
+    The envelope is a struct of the two fields, so the body is read in one
+    pass: a top-level dict of raw values, then the list cut into records from
+    it, read the list's bytes twice, at twice the cost.
     """
     decoders = _pick_decoders.get((key, field))
     if decoders is None:
