@@ -361,3 +361,56 @@ async def test_limiter_uses_the_fast_path_only_for_a_local_budget() -> None:
     assert await fast.acquire("m") is True  # the next waits a second
     fast.release()
     assert clock.monotonic() == pytest.approx(1.0)
+
+
+# --- the hard cap of any 1 s window ------------------------------------------------
+
+
+def _most_in_one_second(times: list[float]) -> int:
+    """The most of ``times`` in any window [t, t + 1) (two pointers over sorted times)."""
+    ordered = sorted(times)
+    best, low = 0, 0
+    for high, t in enumerate(ordered):
+        while t - ordered[low] >= 1.0 - 1e-9:
+            low += 1
+        best = max(best, high - low + 1)
+    return best
+
+
+async def test_waiters_resuming_after_a_stall_keep_every_second_within_rate_plus_burst() -> None:
+    """After the loop stalls, waiters whose slots passed go at most R + burst to a second."""
+    clock = FakeClock(start=0.0)
+    budget = LocalBudget(RateLimit(per_second=10, burst=2), max_wait=60, clock=clock)
+    granted: list[float] = []
+
+    async def one() -> None:
+        await budget.acquire("m")
+        granted.append(clock.monotonic())
+
+    tasks = [asyncio.ensure_future(one()) for _ in range(30)]
+    await asyncio.sleep(0)  # the burst goes at 0; the others hold slots 0.1 s apart
+    assert granted == [0.0, 0.0]
+    clock.advance(1.5)  # a stall: the slots up to 1.5 s passed while nobody ran
+    await asyncio.gather(*tasks)
+    assert len(granted) == 30
+    # Without the cap, the 15 waiters whose slots passed went together at 1.5 s,
+    # and the second after it held them and the next 9: 24 grants.
+    assert _most_in_one_second(granted) == 12
+    # 12 go at the end of the stall; the rest wait for those to leave the window.
+    assert granted == pytest.approx(
+        [0.0] * 2 + [1.5] * 12 + [2.5, 2.6, 2.7] + [2.8] * 9 + [3.5, 3.6, 3.7, 3.8]
+    )
+
+
+def test_try_acquire_refuses_a_token_at_hand_when_the_last_second_is_full() -> None:
+    """The fast path defers to acquire() once R + burst grants fall in the last second."""
+    clock = FakeClock(start=0.0)
+    budget = LocalBudget(RateLimit(per_second=10, burst=2), max_wait=60, clock=clock)
+    budget._granted.extend([0.5] * 12)  # a stall's bunch, half a second ago
+    clock.advance(1.0)
+    budget._tokens, budget._refilled_at = 2.0, clock.monotonic()
+    assert budget.try_acquire("m") is False
+    assert budget._tokens == 2.0  # nothing spent
+    clock.advance(0.5)  # the bunch leaves the window
+    assert budget.try_acquire("m") is True
+    assert list(budget._granted) == [1.5]
