@@ -238,11 +238,13 @@ class LocalBudget:
                 # A token in hand, and one more grant must fit the last second.
                 # (Cancelled in this wait, the token stays spent: handing it
                 # back could give a newcomer a moment queued waiters hold.)
-                while (wait := self._window_wait(self._clock.monotonic())) > 0.0:
+                now = self._clock.monotonic()
+                while (wait := self._window_wait(now)) > 0.0:
                     waited = True
                     await self._clock.sleep(wait)
                     await self._wait_cooldown(method)  # a 429 meanwhile holds this one too
-                self._granted.append(self._clock.monotonic())
+                    now = self._clock.monotonic()
+                self._granted.append(now)
         except BaseException:
             # Cancelled, or refused a cool-down: never sent, so not one of the day's.
             if self._per_day is not None and self._day_count > 0:

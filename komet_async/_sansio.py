@@ -211,9 +211,10 @@ _pick_decoders: dict[tuple[str, str], tuple[Any, Any]] = {}
 def _pick_decoder(key: str, field: str) -> tuple[Any, Any]:
     """Decoders of an envelope's status and raw ``key`` records, and of a record's ``field``.
 
-    The envelope is a struct of the two fields, so the body is read in one
-    pass: a top-level dict of raw values, then the list cut into records from
-    it, read the list's bytes twice, at twice the cost.
+    The envelope decoder is a struct of just those two fields, so one pass
+    over the body cuts the list into records. Decoding a top-level dict of
+    raw values first and the list from it read the list's bytes twice, at
+    twice the cost.
     """
     decoders = _pick_decoders.get((key, field))
     if decoders is None:
