@@ -459,7 +459,7 @@ class Calls:
 
 def exactly(calls: Calls, what: str, got: Sequence[Any], want: Sequence[Any]) -> int:
     """Check a pull returned ``want``: same records, none lost, none doubled."""
-    ids = collections.Counter(getattr(item, "id", None) for item in got)
+    ids: collections.Counter[Any] = collections.Counter(getattr(item, "id", None) for item in got)
     doubled = sorted(k for k, n in ids.items() if n > 1)
     calls.check(not doubled, PULLS, f"{what}: records doubled: {doubled[:10]}")
     missing = {w.id for w in want} - set(ids)

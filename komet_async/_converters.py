@@ -21,7 +21,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, overload
 
 import attrs
 import cattrs
@@ -620,6 +620,17 @@ class Decoder:
         self._detailed = make_converter(naming=naming, strict=strict, detailed_validation=True)
         self._hooks: dict[Any, Callable[[Any, Any], Any]] = {}
 
+    # A class (``Customer``, ``list[Customer]``) types the result; any other type
+    # form (``Customer | None``) gives Any. A lone ``tp: type[T] | Any`` left T
+    # unsolved, so mypy typed every call's result Never.
+    @overload
+    def structure(
+        self, data: Any, tp: type[T], *, path: str = "", method: str | None = None
+    ) -> T: ...
+    @overload
+    def structure(
+        self, data: Any, tp: Any, *, path: str = "", method: str | None = None
+    ) -> Any: ...
     def structure(
         self, data: Any, tp: type[T] | Any, *, path: str = "", method: str | None = None
     ) -> T:

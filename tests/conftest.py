@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 import aiohttp
@@ -70,7 +70,7 @@ def mocked() -> Iterator[RecordingMock]:
         mock.patch.object(aioresponses_core, "ClientResponse", _CompatClientResponse),
         RecordingMock() as m,
     ):
-        yield m
+        yield cast(RecordingMock, m)  # __enter__ returns self, typed as aioresponses
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from aioresponses.core import normalize_url
+from aioresponses.compat import normalize_url
 from yarl import URL
 
 from komet_async import (

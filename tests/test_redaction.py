@@ -7,7 +7,7 @@ import logging
 import pickle
 import socket
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 from aiohttp import web
@@ -126,6 +126,7 @@ async def test_no_error_path_leaks_the_token(
     caplog.set_level(logging.DEBUG)
     policy = RetryPolicy(attempts=2, wait_initial=0.0, wait_max=0.0)
     async with KometClient(TOKEN, base_url=server, retry=policy, timeout=0.3) as komet:
+        call: Awaitable[object]
         if kind == "customer.list":
             call = komet.customers.list(name=TOKEN)
         elif http == "GET":

@@ -317,10 +317,10 @@ async def test_each_order_is_structured_once_across_windows() -> None:
         structured: list[int] = []
         real = komet._decoder.structure
 
-        def counting(data: object, tp: object, **kwargs: object) -> object:
+        def counting(data: Any, tp: Any, **kwargs: Any) -> Any:
             if isinstance(data, list):
                 structured.append(len(data))
-            return real(data, tp, **kwargs)  # type: ignore[arg-type]
+            return real(data, tp, **kwargs)
 
         komet._decoder.structure = counting  # type: ignore[method-assign]
         orders = await komet.standing_orders.iter(

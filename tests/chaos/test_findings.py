@@ -7,6 +7,7 @@ names, and the mark removed with the fix.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from komet_async.kounta import BasicAuth, KountaClient, NewCustomer
 from komet_async.sandbox import FaultPlan, KometSandbox
 from komet_async.sandbox.kounta import KountaSandbox
 
-TINY = {"seed": 1, "customers": 5, "products": 5, "standing_orders": 5}
+TINY: dict[str, Any] = {"seed": 1, "customers": 5, "products": 5, "standing_orders": 5}
 
 
 async def test_rate_limit_holds_after_a_cool_down() -> None:

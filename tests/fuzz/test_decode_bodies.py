@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from unittest import mock
 
@@ -62,7 +62,7 @@ def kounta_call(client: KountaClient, route: str) -> Awaitable[Any]:
     return client.webhooks.list()
 
 
-def answering(body: bytes) -> Callable[..., Awaitable[sansio.Response]]:
+def answering(body: bytes) -> Callable[..., Coroutine[Any, Any, sansio.Response]]:
     async def request(spec: RequestSpec, **options: Any) -> sansio.Response:
         return sansio.Response(200, {"Content-Type": "application/json"}, body, spec.url)
 
@@ -84,7 +84,7 @@ def envelope_bodies(key: str, model: type[Any]) -> st.SearchStrategy[bytes]:
 
     @st.composite
     def build(draw: st.DrawFn) -> bytes:
-        status = draw(st.sampled_from(["1", 1, "0", 0, True, "2", "", None, 1.0, [1], {}]))
+        status: object = draw(st.sampled_from(["1", 1, "0", 0, True, "2", "", None, 1.0, [1], {}]))
         envelope: dict[str, Any] = {"status": status}
         if draw(st.booleans()):
             envelope["message"] = draw(

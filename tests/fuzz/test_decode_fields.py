@@ -139,7 +139,8 @@ def test_a_bad_record_in_a_list_is_named_by_index(
     records = bases(naming, model)
     index = data.draw(st.integers(0, len(records) - 1))
     where = data.draw(st.sampled_from([(index,), *((index, *p) for p in paths(records[index]))]))
-    result = decode(naming, replaced(records, where, value), list[model], path="records")
+    as_list = list[model]  # type: ignore[valid-type]
+    result = decode(naming, replaced(records, where, value), as_list, path="records")
     if isinstance(result, ResponseFormatError):
         assert at_or_inside(result.path, ("records", *where)), (result.path, where)
     else:

@@ -235,14 +235,15 @@ def address_after(before: kounta.Address | None, sent: NewAddress | None) -> kou
     """An address after a change: the fields sent replace, the others stay."""
     if sent is None:
         return before
-    base = (
+    base: dict[str, Any] = (
         attrs.asdict(before)
         if before is not None
         else {f.name: None for f in attrs.fields(kounta.Address)}
     )
     base.update({k: v for k, v in attrs.asdict(sent).items() if v is not None})
     base["lines"] = tuple(base["lines"] or ())
-    return kounta.Address(**{k: (v or None) if k != "lines" else v for k, v in base.items()})
+    fields: dict[str, Any] = {k: (v or None) if k != "lines" else v for k, v in base.items()}
+    return kounta.Address(**fields)
 
 
 def customer_after(before: kounta.Customer, sent: Any) -> dict[str, Any]:

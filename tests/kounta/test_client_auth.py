@@ -269,8 +269,8 @@ async def test_no_secret_reaches_logs_or_errors_on_any_error_path(
             AuthenticationError,
             AuthenticationError,
         ]
-        for exc in errors:
-            text = "".join(traceback.format_exception(exc)) + repr(exc) + repr(vars(exc))
+        for error in errors:
+            text = "".join(traceback.format_exception(error)) + repr(error) + repr(vars(error))
             assert leaks(text, box) == []
         for record in caplog.records:
             assert record.name.startswith("komet_async")

@@ -475,6 +475,7 @@ KOMET_ECHO = [
 
 async def komet_echo(audit: Audit, *, mode: str, how: str, error: type[BaseException]) -> None:
     async with audit.komet(mode, max_response_bytes=1024) as komet:
+        call: Awaitable[Any]
         if how == "get":
             call = komet.call("customer.list", params={"note": "rose"})
         elif how == "post":
@@ -907,7 +908,7 @@ async def webhook_deliveries(audit: Audit) -> None:
         (PayloadTooLargeError, good, body + b" " * 2_000_000),
     ]
     for error, headers, raw in cases:
-        audit.raises(error, lambda h=headers, r=raw: handle_delivery(h, r, WEBHOOK_SECRET))
+        audit.raises(error, functools.partial(handle_delivery, headers, raw, WEBHOOK_SECRET))
     audit.raises(WebhookPayloadError, lambda: parse_event("customers/created", b"\xff"))
     audit.raises(WebhookPayloadError, lambda: parse_event("customers/created", b'{"id": "x"}'))
     audit.raises(ValueError, lambda: verify_signature(body, forged, ""))
