@@ -258,7 +258,7 @@ def decode_picked(body: bytes, key: str, pick: RecordPick) -> dict[str, Any] | N
         return None
     status = envelope.status
     records = getattr(envelope, key)
-    if records is _msgspec.UNSET or not envelope_ok({"status": status}):
+    if records is _msgspec.UNSET or not _success(status):
         return None
     field, wanted = pick.field, pick.pick
     kept = []
@@ -404,9 +404,11 @@ _FAILED_STATUSES: Final = frozenset({"0", 0})
 
 def envelope_ok(data: Any) -> TypeGuard[dict[str, Any]]:
     """Whether ``data`` is a Komet envelope that says success (the fast check)."""
-    if type(data) is not dict:
-        return False
-    status = data.get("status")
+    return type(data) is dict and _success(data.get("status"))
+
+
+def _success(status: Any) -> bool:
+    """Whether an envelope's ``status`` says success: ``"1"`` or the integer 1."""
     return status == "1" or (type(status) is int and status == 1)
 
 
