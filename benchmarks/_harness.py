@@ -94,13 +94,64 @@ def require(module: str) -> Any:
     return found
 
 
+#: Whether :func:`server_process` gives the server a core of its own (``--shared-cores`` clears it).
+PIN_CORES = True
+
+
+def split_cores(server_pid: int) -> tuple[str, Callable[[], None]]:
+    """Put the server on one core and this process (the client) on the others.
+
+    Returns what was done, for the table's footer, and how to undo it. A
+    process of its own does not give the server a core of its own: Linux
+    wakes a process on the core of whoever woke it, so a sandbox woken by the
+    client's request could run on the client's core and wait for the client
+    to yield it. Its answers were then late by the client's own CPU work, which
+    the clock had already counted once; a remote server never waits for the
+    client's CPU. On the 2-vCPU VM, 2026-12-04, ``--only windows`` twice each
+    way: wall/ideal 1.133 and 1.154 shared, 1.103 and 1.111 split; raw
+    aiohttp's 1.033 and 1.048 shared, 1.018 and 1.002 split. Children started
+    afterwards (the memory comparison's) inherit the client's cores.
+    Nothing is pinned with one core, where ``sched_setaffinity`` is missing
+    (macOS, Windows) or refused, or with ``--shared-cores``.
+    """
+    if not PIN_CORES:
+        return "server and client share the cores (--shared-cores)", lambda: None
+    if not hasattr(os, "sched_setaffinity"):
+        return "cores shared (no sched_setaffinity here)", lambda: None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return "cores shared (one core)", lambda: None
+    server, client = {cores[-1]}, set(cores[:-1])
+    try:
+        os.sched_setaffinity(server_pid, server)
+        os.sched_setaffinity(0, client)
+    except OSError as exc:
+        return f"cores shared (sched_setaffinity refused: {exc})", lambda: None
+
+    def undo() -> None:
+        os.sched_setaffinity(0, set(cores))
+
+    return f"server on core {cores[-1]}, client on {_cores(client)}", undo
+
+
+def _cores(cores: set[int]) -> str:
+    ordered = sorted(cores)
+    if len(ordered) > 1 and ordered[-1] - ordered[0] == len(ordered) - 1:
+        return f"cores {ordered[0]}-{ordered[-1]}"
+    return ("core " if len(ordered) == 1 else "cores ") + ",".join(map(str, ordered))
+
+
+#: What the last :func:`split_cores` did, for the table's footer.
+CORES_NOTE: list[str] = []
+
+
 @contextlib.contextmanager
 def server_process(*args: str, ready_timeout: float = 120.0) -> Iterator[int]:
     """Start ``python -m benchmarks._servers ARGS`` and yield the port it listens on.
 
-    The server gets a process (and so a core) of its own: in one process the
-    server's work would share the client's event loop and be charged to the
-    client being measured.
+    The server gets a process and a core of its own (:func:`split_cores`): in
+    one process the server's work would share the client's event loop and be
+    charged to the client being measured.
     """
     env = {
         **os.environ,
@@ -119,7 +170,13 @@ def server_process(*args: str, ready_timeout: float = 120.0) -> Iterator[int]:
         line = proc.stdout.readline()
         if not line.startswith("PORT "):
             raise RuntimeError(f"benchmark server {args} did not start (said {line!r})")
-        yield int(line.split()[1])
+        note, undo = split_cores(proc.pid)
+        if note not in CORES_NOTE:
+            CORES_NOTE.append(note)
+        try:
+            yield int(line.split()[1])
+        finally:
+            undo()
     finally:
         proc.terminate()
         try:

@@ -4,7 +4,9 @@ Runs the comparisons in order and prints one table: the median of the rounds,
 their range, the ratio of medians against the comparison's baseline, the
 same with the garbage collector paused where it applies, and the issue's
 target quoted (never judged: a missed target is a finding, not a failure).
-The exit status is non-zero only when a comparison crashed.
+The exit status is non-zero only when a comparison crashed. The servers run
+on a core of their own (``--shared-cores`` lets them share the client's; see
+``_harness.split_cores``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from . import flat, limiter, memory, nested, small, windows
+from . import _harness, flat, limiter, memory, nested, small, windows
 from ._harness import Row, Skipped, median
 
 #: Comparisons in the order they run (and the names ``--only`` takes).
@@ -95,6 +97,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, help="rounds per comparison (default 5, quick 2)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument(
+        "--shared-cores",
+        action="store_true",
+        help="let the servers run on the client's core too (the tables before 2026-12-04)",
+    )
     args = parser.parse_args(argv)
     names = list(COMPARISONS) if not args.only else [n.strip() for n in args.only.split(",")]
     unknown = [n for n in names if n not in COMPARISONS]
@@ -110,6 +117,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, *, log: Callable[[str], None] | None = None) -> int:
     """Run the chosen comparisons, print the table; 1 if any comparison crashed."""
     args = _parse(argv)
+    _harness.PIN_CORES = not args.shared_cores
+    _harness.CORES_NOTE.clear()
     say = log or (lambda text: print(text, file=sys.stderr, flush=True))
     rows: list[Row] = []
     crashed = False
@@ -130,5 +139,6 @@ def main(argv: Sequence[str] | None = None, *, log: Callable[[str], None] | None
     print(
         f"\n{args.rounds} rounds, {'quick' if args.quick else 'full'}, "
         f"{time.perf_counter() - began:.0f} s in all; Python {platform.python_version()}"
+        + "".join(f"; {note}" for note in _harness.CORES_NOTE)
     )
     return 1 if crashed else 0
