@@ -97,6 +97,11 @@ def require(module: str) -> Any:
 #: Whether :func:`server_process` gives the server a core of its own (``--shared-cores`` clears it).
 PIN_CORES = True
 
+#: The cores this process could use when it started: the split is made from these, not
+#: from the client's current set, so a server started while another runs (the client
+#: already on fewer cores) is split the same way instead of left on the client's core.
+_ALL_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
 
 def split_cores(server_pid: int) -> tuple[str, Callable[[], None]]:
     """Put the server on one core and this process (the client) on the others.
@@ -118,10 +123,11 @@ def split_cores(server_pid: int) -> tuple[str, Callable[[], None]]:
         return "server and client share the cores (--shared-cores)", lambda: None
     if not hasattr(os, "sched_setaffinity"):
         return "cores shared (no sched_setaffinity here)", lambda: None
-    cores = sorted(os.sched_getaffinity(0))
+    cores = _ALL_CORES
     if len(cores) < 2:
         return "cores shared (one core)", lambda: None
     server, client = {cores[-1]}, set(cores[:-1])
+    before = os.sched_getaffinity(0)
     try:
         os.sched_setaffinity(server_pid, server)
         os.sched_setaffinity(0, client)
@@ -129,7 +135,8 @@ def split_cores(server_pid: int) -> tuple[str, Callable[[], None]]:
         return f"cores shared (sched_setaffinity refused: {exc})", lambda: None
 
     def undo() -> None:
-        os.sched_setaffinity(0, set(cores))
+        # What the client had before, so an inner server's exit leaves an outer's split.
+        os.sched_setaffinity(0, before)
 
     return f"server on core {cores[-1]}, client on {_cores(client)}", undo
 

@@ -73,3 +73,29 @@ def test_split_gives_the_server_the_last_core_and_undo_restores_the_client(
     assert note == f"server on core {cores[-1]}, client on {_harness._cores(set(cores[:-1]))}"
     undo()
     assert os.sched_getaffinity(0) == set(cores)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs sched_setaffinity and two or more cores",
+)
+@pytest.mark.usefixtures("pinning")
+def test_a_server_started_inside_another_is_split_the_same_way(
+    child: subprocess.Popen[bytes],
+) -> None:
+    """A nested split pins its server to the last core too, and its undo keeps the outer split."""
+    _harness.PIN_CORES = True
+    cores = sorted(os.sched_getaffinity(0))
+    _, undo_outer = _harness.split_cores(child.pid)
+    inner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        note, undo_inner = _harness.split_cores(inner.pid)
+        assert os.sched_getaffinity(inner.pid) == {cores[-1]}
+        assert note == f"server on core {cores[-1]}, client on {_harness._cores(set(cores[:-1]))}"
+        undo_inner()
+        assert os.sched_getaffinity(0) == set(cores[:-1])
+    finally:
+        inner.kill()
+        inner.wait()
+    undo_outer()
+    assert os.sched_getaffinity(0) == set(cores)
